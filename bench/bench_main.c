@@ -1,0 +1,6 @@
+#include "bench/bench.h"
+
+int main(int argc, char **argv)
+{
+	return bench_main(argc, argv);
+}

@@ -1,0 +1,38 @@
+#include "patterns/global_flag/global_flag.h"
+
+#include "patterns/common/futex.h"
+#include "patterns/common/misuse.h"
+
+void global_flag_exit_slow(struct global_flag *gf, uint32_t before)
+{
+	if (before == 0)
+		teardown_misuse("global_flag", "global_flag_exit without a matching global_flag_enter");
+	/*
+	 * The last callback out wakes teardown if teardown has begun. seq_cst, with the fetch_sub in
+	 * global_flag_exit(): if teardown loaded in_flight == 1 before our decrement and went to
+	 * sleep on it, its earlier store of alive = false precedes that load, which precedes our
+	 * decrement and this load in the single seq_cst order, so we see false and wake it.
+	 */
+	if (!atomic_load_explicit(&gf->alive, memory_order_seq_cst))
+		futex_wake_all(&gf->in_flight);
+}
+
+void global_flag_shutdown(struct global_flag *gf)
+{
+	uint32_t in_flight;
+
+	/* seq_cst: the store half of teardown's store-load pair (see global_flag.h). */
+	if (!atomic_exchange_explicit(&gf->alive, false, memory_order_seq_cst))
+		teardown_misuse("global_flag", "global_flag_shutdown called twice");
+	SCENARIO_NOTE("clears the alive flag");
+	/*
+	 * seq_cst: the load half. Reading 0 also acquires every admitted callback's decrement, so
+	 * all their uses of the object happen before whatever the caller frees next.
+	 */
+	while ((in_flight = atomic_load_explicit(&gf->in_flight, memory_order_seq_cst)) != 0) {
+		SCENARIO_NOTE("sees %u callback(s) in flight", in_flight);
+		SCENARIO_TEARDOWN_BLOCKS();
+		futex_wait_while(&gf->in_flight, in_flight);
+	}
+	SCENARIO_NOTE("sees no callback in flight");
+}

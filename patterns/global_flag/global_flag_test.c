@@ -1,0 +1,82 @@
+/* The global flag's contract, and its misuse. */
+#include <criterion/criterion.h>
+#include <pthread.h>
+
+#include "patterns/global_flag/global_flag.h"
+#include "tests/misuse.h"
+
+Test(global_flag, admits_until_shutdown_then_turns_away)
+{
+	struct global_flag gf = GLOBAL_FLAG_INIT;
+
+	cr_assert(global_flag_enter(&gf));
+	cr_assert(global_flag_enter(&gf));
+	cr_assert_eq(atomic_load(&gf.in_flight), 2);
+	global_flag_exit(&gf);
+	global_flag_exit(&gf);
+	global_flag_shutdown(&gf);
+	cr_assert_not(global_flag_enter(&gf), "enter after shutdown must be turned away");
+	cr_assert_eq(atomic_load(&gf.in_flight), 0, "a turned-away enter leaves no count behind");
+}
+
+struct drain {
+	struct global_flag gf;
+	atomic_int order;
+	int exit_at, shutdown_returned_at;
+};
+
+static void *shutdown_thread(void *arg)
+{
+	struct drain *d = arg;
+
+	global_flag_shutdown(&d->gf);
+	d->shutdown_returned_at = atomic_fetch_add(&d->order, 1);
+	return NULL;
+}
+
+Test(global_flag, shutdown_waits_for_the_callback_in_flight)
+{
+	struct drain d = { .gf = GLOBAL_FLAG_INIT };
+	pthread_t t;
+
+	cr_assert(global_flag_enter(&d.gf));
+	pthread_create(&t, NULL, shutdown_thread, &d);
+	while (atomic_load(&d.gf.alive))
+		;	/* shutdown has begun: it cleared the flag */
+	d.exit_at = atomic_fetch_add(&d.order, 1);
+	global_flag_exit(&d.gf);
+	pthread_join(t, NULL);
+	cr_assert_lt(d.exit_at, d.shutdown_returned_at,
+		     "shutdown returned before the callback in flight left");
+}
+
+static void exit_without_enter(void *arg)
+{
+	global_flag_exit(arg);
+}
+
+static void shutdown_twice(void *arg)
+{
+	global_flag_shutdown(arg);
+	global_flag_shutdown(arg);
+}
+
+Test(global_flag, misuse_exit_without_enter_aborts)
+{
+	struct global_flag gf = GLOBAL_FLAG_INIT;
+	char err[512];
+
+	cr_assert(misuse_aborts_with(exit_without_enter, &gf,
+				     "global_flag: misuse: global_flag_exit without a matching "
+				     "global_flag_enter", err, sizeof(err)), "stderr: %s", err);
+}
+
+Test(global_flag, misuse_shutdown_twice_aborts)
+{
+	struct global_flag gf = GLOBAL_FLAG_INIT;
+	char err[512];
+
+	cr_assert(misuse_aborts_with(shutdown_twice, &gf,
+				     "global_flag: misuse: global_flag_shutdown called twice", err,
+				     sizeof(err)), "stderr: %s", err);
+}

@@ -1,0 +1,96 @@
+/*
+ * The global-flag lab: the raw pointer, the folk remedies, and the repair, plugged into the one
+ * teardown scenario. Teardown is written out in full for each, as a kext's stop routine would be.
+ */
+#include <stdlib.h>
+
+#include "patterns/global_flag/listener.h"
+#include "scenario/scenario.h"
+
+static void *listener_create(struct device *dev)
+{
+	struct global_flag_listener *l = malloc(sizeof(*l));
+
+	*l = (struct global_flag_listener){ .instance = dev, .alive = true, .gate = GLOBAL_FLAG_INIT };
+	return l;
+}
+
+static void listener_destroy(void *reg)
+{
+	free(reg);
+}
+
+static struct device *listener_unlisten(struct global_flag_listener *l)
+{
+	SCENARIO_NOTE("unregisters the listener (kauth_unlisten_scope)");
+	return atomic_exchange_explicit(&l->instance, NULL, memory_order_relaxed);
+}
+
+/* Naive: unregister and free; a callback already running keeps its pointer. */
+SCENARIO_DEFINE_CALLBACK(raw_callback, struct global_flag_listener,
+			 global_flag_listener_enter_raw, global_flag_listener_exit_none)
+
+static void raw_teardown(void *reg)
+{
+	device_free(listener_unlisten(reg));
+}
+
+/* Folk remedy 1: clear a global flag before unregistering. */
+SCENARIO_DEFINE_CALLBACK(flag_callback, struct global_flag_listener,
+			 global_flag_listener_enter_flag, global_flag_listener_exit_none)
+
+static void flag_clear(struct global_flag_listener *l)
+{
+	/* release: pairs with the callback's acquire load; the flag itself is not what is wrong. */
+	atomic_store_explicit(&l->alive, false, memory_order_release);
+	SCENARIO_NOTE("clears the alive flag");
+}
+
+static void flag_teardown(void *reg)
+{
+	flag_clear(reg);
+	device_free(listener_unlisten(reg));
+}
+
+/* Folk remedy 2: ... and sleep a second before freeing. */
+static void flag_sleep_teardown(void *reg)
+{
+	flag_clear(reg);
+	struct device *dev = listener_unlisten(reg);
+	scenario_grace_sleep(1);
+	device_free(dev);
+}
+
+/* The repair: flag plus activation count, and teardown drains the count before freeing. */
+SCENARIO_DEFINE_CALLBACK(gate_callback, struct global_flag_listener,
+			 global_flag_listener_enter_gate, global_flag_listener_exit_gate)
+
+static void gate_teardown(void *reg)
+{
+	struct global_flag_listener *l = reg;
+
+	global_flag_shutdown(&l->gate);
+	device_free(listener_unlisten(l));
+}
+
+#define LISTENER_VARIANT(NAME, STORY, EXPECT, CALLBACK, TEARDOWN) \
+	{ .name = NAME, .story = STORY, .expect = EXPECT, .create = listener_create, \
+	  .callback = CALLBACK, .teardown = TEARDOWN, .destroy = listener_destroy }
+
+static const struct scenario_variant global_flag_variants[] = {
+	LISTENER_VARIANT("naive", "the callback uses the raw instance pointer kauth handed it",
+			 "heap-use-after-free", raw_callback, raw_teardown),
+	LISTENER_VARIANT("flag", "a global alive flag, checked on entry, cleared before unregistering",
+			 "heap-use-after-free", flag_callback, flag_teardown),
+	LISTENER_VARIANT("flag_sleep", "the flag, and sleep a second before freeing",
+			 "data race", flag_callback, flag_sleep_teardown),
+	LISTENER_VARIANT("fixed", "the flag plus an activation count that teardown drains",
+			 NULL, gate_callback, gate_teardown),
+};
+
+const struct scenario_pattern scenario_pattern_under_test = {
+	.name = "global_flag",
+	.seed = "macOS kauth: a listener callback still running when the kext frees its instance",
+	.variants = global_flag_variants,
+	.n_variants = sizeof(global_flag_variants) / sizeof(global_flag_variants[0]),
+};

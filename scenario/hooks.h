@@ -1,0 +1,34 @@
+/*
+ * Forced-interleaving hooks and timeline notes.
+ *
+ * Compiled to nothing unless TEARDOWN_RACE_HOOKS is defined, which only the race binaries do
+ * (tools/teardown.bzl). A pattern places the two scheduling hooks at the two places the forced
+ * schedule needs to know about:
+ *
+ *   SCENARIO_READER_WINDOW()    the hot path holds what it is about to use (a pointer, a reference,
+ *                               an activation); in the forced schedule the reader stops here and
+ *                               lets teardown run.
+ *   SCENARIO_TEARDOWN_BLOCKS()  teardown is about to wait for readers; in the forced schedule the
+ *                               reader is released here, since teardown can go no further.
+ *
+ * Only the first call of each in a forced run acts; later calls are no-ops.
+ * SCENARIO_NOTE() adds one line to the timeline that the tour prints, tagged with the thread.
+ */
+#ifndef TEARDOWN_SCENARIO_HOOKS_H
+#define TEARDOWN_SCENARIO_HOOKS_H
+
+#ifdef TEARDOWN_RACE_HOOKS
+__attribute__((format(printf, 1, 2))) void scenario_note(const char *fmt, ...);
+void scenario_reader_window(void);
+void scenario_teardown_blocks(void);
+void scenario_grace_sleep(unsigned seconds);
+#define SCENARIO_NOTE(...) scenario_note(__VA_ARGS__)
+#define SCENARIO_READER_WINDOW() scenario_reader_window()
+#define SCENARIO_TEARDOWN_BLOCKS() scenario_teardown_blocks()
+#else
+#define SCENARIO_NOTE(...) ((void)0)
+#define SCENARIO_READER_WINDOW() ((void)0)
+#define SCENARIO_TEARDOWN_BLOCKS() ((void)0)
+#endif
+
+#endif

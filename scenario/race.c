@@ -1,0 +1,334 @@
+/*
+ * The race harness: runs one variant of the pattern under test in the forced schedule, or in a
+ * bounded random stress loop. Built only into the race binaries, with a sanitizer and with
+ * TEARDOWN_RACE_HOOKS, so that the hooks in scenario/hooks.h call in here.
+ *
+ * The forced schedule, for every pattern alike:
+ *   T1 callback  enters the hot path and obtains the device, then stops in SCENARIO_READER_WINDOW;
+ *   T2 teardown  runs to completion, or until SCENARIO_TEARDOWN_BLOCKS says it must wait for T1;
+ *   T1 callback  resumes and uses the device.
+ * Semaphores order the steps (and are happens-before edges to ThreadSanitizer); no sleeps.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <semaphore.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "scenario/scenario.h"
+
+#define FORCED_STEP_TIMEOUT_S 30
+#define STRESS_READERS 2
+
+static bool forced;	/* set before any thread starts */
+static bool quiet;
+static sem_t reader_holds_device;
+static sem_t teardown_went_as_far_as_it_can;
+static atomic_bool window_taken;
+static atomic_bool teardown_blocked;
+static atomic_uint timeline_step;
+/* Relaxed on purpose: the "long enough" sleep must not be a happens-before edge (see below). */
+static atomic_bool reader_finished;
+static _Thread_local const char *thread_role = "main";
+
+__attribute__((format(printf, 1, 2))) static void print_unsynchronized(const char *fmt, ...)
+{
+	char line[320];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof(line) - 1)
+		n = (int)sizeof(line) - 1;
+	if (n > 0 && write(STDOUT_FILENO, line, (size_t)n) < 0)
+		return;
+}
+
+void scenario_note(const char *fmt, ...)
+{
+	char line[256];
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	/*
+	 * Narration must not synchronize the threads it narrates, or it would hide the race:
+	 * relaxed, and write(2) rather than stdio, whose FILE lock is a happens-before edge.
+	 */
+	print_unsynchronized("%3u  %-12s  %s\n",
+			     atomic_fetch_add_explicit(&timeline_step, 1, memory_order_relaxed) + 1,
+			     thread_role, line);
+}
+
+static void wait_or_die(sem_t *sem, const char *what)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += FORCED_STEP_TIMEOUT_S;
+	while (sem_timedwait(sem, &deadline) != 0) {
+		if (errno == EINTR)
+			continue;
+		fprintf(stderr, "scenario: forced schedule stuck after %d s: %s\n",
+			FORCED_STEP_TIMEOUT_S, what);
+		fflush(NULL);
+		_exit(3);
+	}
+}
+
+static void release_reader(void)
+{
+	if (!atomic_exchange(&teardown_blocked, true))
+		sem_post(&teardown_went_as_far_as_it_can);
+}
+
+void scenario_reader_window(void)
+{
+	if (!forced || atomic_exchange(&window_taken, true))
+		return;
+	scenario_note("holds the device; lets teardown run");
+	sem_post(&reader_holds_device);
+	wait_or_die(&teardown_went_as_far_as_it_can,
+		    "teardown neither returned nor reached SCENARIO_TEARDOWN_BLOCKS");
+}
+
+void scenario_teardown_blocks(void)
+{
+	if (!forced || atomic_load(&teardown_blocked))
+		return;
+	scenario_note("waits for the callback to leave");
+	release_reader();
+}
+
+/*
+ * The folk remedy "sleep a second after unregistering", in its best case: the sleep was long
+ * enough, the callback really has finished. Deterministically: T1 is released, then T2 waits
+ * until T1 is done, through a relaxed flag that is no happens-before edge, as a sleep is none.
+ */
+void scenario_grace_sleep(unsigned seconds)
+{
+	if (!forced) {
+		sleep(seconds);
+		return;
+	}
+	scenario_note("sleeps %u s (long enough: the callback finishes meanwhile)", seconds);
+	release_reader();
+	while (!atomic_load_explicit(&reader_finished, memory_order_relaxed))
+		sched_yield();
+}
+
+struct run {
+	const struct scenario_variant *variant;
+	void *reg;
+	long expected_state;
+	atomic_ulong served;
+	atomic_ulong turned_away;
+	unsigned teardown_delay;
+};
+
+static void *forced_reader(void *arg)
+{
+	struct run *run = arg;
+	const struct scenario_variant *v = run->variant;
+	long state;
+
+	thread_role = "T1 callback";
+	if (v->reader_start)
+		v->reader_start(run->reg);
+	scenario_note("enters the callback");
+	state = v->callback(run->reg);
+	if (state == SCENARIO_DECLINED)
+		scenario_note("was turned away");
+	else
+		scenario_note("leaves the callback (state %ld)", state);
+	atomic_store_explicit(&reader_finished, true, memory_order_relaxed);
+	if (v->reader_stop)
+		v->reader_stop(run->reg);
+	return NULL;
+}
+
+static void *forced_teardown(void *arg)
+{
+	struct run *run = arg;
+
+	thread_role = "T2 teardown";
+	wait_or_die(&reader_holds_device, "the callback never reached SCENARIO_READER_WINDOW");
+	scenario_note("starts teardown");
+	run->variant->teardown(run->reg);
+	scenario_note("teardown returned");
+	release_reader();
+	return NULL;
+}
+
+static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	int err = pthread_create(t, NULL, fn, arg);
+
+	if (err) {
+		fprintf(stderr, "scenario: pthread_create: %s\n", strerror(err));
+		exit(2);
+	}
+}
+
+static int run_forced(const struct scenario_variant *v)
+{
+	struct run run = { .variant = v, .expected_state = 42 };
+	pthread_t reader, teardown;
+
+	forced = true;
+	sem_init(&reader_holds_device, 0, 0);
+	sem_init(&teardown_went_as_far_as_it_can, 0, 0);
+	run.reg = v->create(device_new(run.expected_state));
+	spawn(&reader, forced_reader, &run);
+	spawn(&teardown, forced_teardown, &run);
+	pthread_join(reader, NULL);
+	pthread_join(teardown, NULL);
+	v->destroy(run.reg);
+	print_unsynchronized("finished with no sanitizer report\n");
+	return 0;
+}
+
+static void *stress_reader(void *arg)
+{
+	struct run *run = arg;
+	const struct scenario_variant *v = run->variant;
+	unsigned long served = 0;
+	long state;
+
+	if (v->reader_start)
+		v->reader_start(run->reg);
+	while ((state = v->callback(run->reg)) != SCENARIO_DECLINED) {
+		if (state != run->expected_state) {
+			fprintf(stderr, "scenario: callback read state %ld, device has %ld\n", state,
+				run->expected_state);
+			abort();
+		}
+		served++;
+	}
+	atomic_fetch_add(&run->served, served);
+	atomic_fetch_add(&run->turned_away, 1);
+	if (v->reader_stop)
+		v->reader_stop(run->reg);
+	return NULL;
+}
+
+static void *stress_teardown(void *arg)
+{
+	struct run *run = arg;
+
+	/* Let the readers get going for a varying while: the overlap is what is being tested. */
+	for (volatile unsigned i = 0; i < run->teardown_delay; i++)
+		;
+	run->variant->teardown(run->reg);
+	return NULL;
+}
+
+static int run_stress(const struct scenario_variant *v, unsigned rounds)
+{
+	unsigned long served = 0, turned_away = 0;
+	unsigned seed = 1;
+
+	quiet = true;
+	for (unsigned round = 0; round < rounds; round++) {
+		struct run run = { .variant = v, .expected_state = round + 1 };
+		pthread_t readers[STRESS_READERS], teardown;
+
+		run.teardown_delay = rand_r(&seed) % 20000;
+		run.reg = v->create(device_new(run.expected_state));
+		for (int i = 0; i < STRESS_READERS; i++)
+			spawn(&readers[i], stress_reader, &run);
+		spawn(&teardown, stress_teardown, &run);
+		for (int i = 0; i < STRESS_READERS; i++)
+			pthread_join(readers[i], NULL);
+		pthread_join(teardown, NULL);
+		v->destroy(run.reg);
+		served += run.served;
+		turned_away += run.turned_away;
+	}
+	printf("stress: %u teardowns, %d readers, %lu callbacks served, %lu turned away; "
+	       "no use after free\n", rounds, STRESS_READERS, served, turned_away);
+	return 0;
+}
+
+static const char *sanitizer(void)
+{
+#if defined(__SANITIZE_THREAD__)
+	return "thread";
+#elif defined(__SANITIZE_ADDRESS__)
+	return "address";
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+	return "thread";
+#elif __has_feature(address_sanitizer)
+	return "address";
+#else
+	return "none";
+#endif
+#else
+	return "none";
+#endif
+}
+
+static int usage(const char *argv0)
+{
+	fprintf(stderr,
+		"usage: %s --list\n"
+		"       %s --variant NAME [--schedule forced|stress] [--rounds N]\n"
+		"Runs one variant of the %s pattern in the forced schedule (the default) or in a\n"
+		"stress loop of N teardowns (default 300).\n",
+		argv0, argv0, scenario_pattern_under_test.name);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const struct scenario_pattern *p = &scenario_pattern_under_test;
+	const char *variant = NULL, *schedule = "forced";
+	unsigned rounds = 300;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--list")) {
+			printf("pattern\t%s\t%s\nsanitizer\t%s\n", p->name, p->seed, sanitizer());
+			for (size_t k = 0; k < p->n_variants; k++)
+				printf("variant\t%s\t%s\t%s\n", p->variants[k].name,
+				       p->variants[k].expect ? p->variants[k].expect : "clean",
+				       p->variants[k].story);
+			return 0;
+		} else if (!strcmp(argv[i], "--variant") && i + 1 < argc) {
+			variant = argv[++i];
+		} else if (!strcmp(argv[i], "--schedule") && i + 1 < argc) {
+			schedule = argv[++i];
+		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
+			rounds = (unsigned)strtoul(argv[++i], NULL, 10);
+		} else {
+			return usage(argv[0]);
+		}
+	}
+	if (!variant)
+		return usage(argv[0]);
+	for (size_t k = 0; k < p->n_variants; k++) {
+		if (strcmp(p->variants[k].name, variant))
+			continue;
+		if (!strcmp(schedule, "forced"))
+			return run_forced(&p->variants[k]);
+		if (!strcmp(schedule, "stress") && rounds > 0)
+			return run_stress(&p->variants[k], rounds);
+		return usage(argv[0]);
+	}
+	fprintf(stderr, "%s: no variant '%s' in pattern %s (see --list)\n", argv[0], variant, p->name);
+	return 2;
+}

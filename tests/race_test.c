@@ -1,0 +1,146 @@
+/*
+ * The race test driver. For a race binary of one pattern (scenario/race.c), runs every variant
+ * in the forced schedule as a subprocess and checks what the variant table says:
+ *   - a variant that expects a report must be reported, with halt_on_error, exit code 66 and
+ *     the expected kind ("heap-use-after-free", "data race"): if the naive version stops
+ *     failing, this test fails;
+ *   - a variant that expects none must finish the same forced schedule, and a stress loop, with
+ *     exit code 0 and no sanitizer output.
+ * usage: race_test [--rounds N] RACE_BINARY...
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tests/sanitizer_report.h"
+#include "tests/subprocess.h"
+
+#define SANITIZER_EXIT 66
+
+static char *sanitizer_env[] = {
+	"TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1",
+	"ASAN_OPTIONS=halt_on_error=1:exitcode=66:detect_leaks=0",
+	NULL,
+};
+
+static int failures;
+
+static void fail(const char *bin, const char *variant, const char *what,
+		 const struct subprocess_result *res)
+{
+	failures++;
+	printf("FAIL  %s --variant %s: %s\n", bin, variant, what);
+	if (res)
+		printf("----- exit %d, signal %d; stdout:\n%s----- stderr:\n%s-----\n",
+		       res->exit_code, res->signal, res->out, res->err);
+}
+
+static bool run(const char *bin, const char *variant, const char *schedule, const char *rounds,
+		struct subprocess_result *res)
+{
+	char *argv[] = { (char *)bin, "--variant", (char *)variant, "--schedule",
+			 (char *)schedule, "--rounds", (char *)rounds, NULL };
+
+	if (!subprocess_run(argv, sanitizer_env, false, res)) {
+		fail(bin, variant, "could not start", NULL);
+		return false;
+	}
+	return true;
+}
+
+static bool clean(const struct subprocess_result *res)
+{
+	return res->exit_code == 0 && !strstr(res->err, "Sanitizer");
+}
+
+static void check_variant(const char *bin, const char *sanitizer, const char *variant,
+			  const char *expect, const char *rounds)
+{
+	struct subprocess_result res;
+	struct sanitizer_report report;
+
+	if (strcmp(expect, "clean") != 0) {
+		if (!strcmp(sanitizer, "address") && strcmp(expect, "heap-use-after-free") != 0) {
+			printf("skip  %-28s %s: AddressSanitizer sees no race without a use after free\n",
+			       variant, expect);
+			return;
+		}
+		if (!run(bin, variant, "forced", "1", &res))
+			return;
+		sanitizer_report_parse(res.err, &report);
+		if (res.exit_code != SANITIZER_EXIT || !report.found) {
+			fail(bin, variant, "the naive race was not reported", &res);
+		} else if (strcmp(report.kind, expect) != 0) {
+			char what[256];
+			snprintf(what, sizeof(what), "reported '%s', expected '%s'", report.kind, expect);
+			fail(bin, variant, what, &res);
+		} else {
+			printf("ok    %-28s forced: %s reported (use at %s; free at %s)\n", variant,
+			       report.kind, report.use_top, report.free_top);
+		}
+		subprocess_result_free(&res);
+		return;
+	}
+	if (!run(bin, variant, "forced", "1", &res))
+		return;
+	if (!clean(&res))
+		fail(bin, variant, "the fix is not clean in the forced schedule", &res);
+	else
+		printf("ok    %-28s forced: clean\n", variant);
+	subprocess_result_free(&res);
+	if (!run(bin, variant, "stress", rounds, &res))
+		return;
+	if (!clean(&res))
+		fail(bin, variant, "the fix is not clean under stress", &res);
+	else
+		printf("ok    %-28s %s", variant, res.out);
+	subprocess_result_free(&res);
+}
+
+static void check_binary(const char *bin, const char *rounds)
+{
+	char *argv[] = { (char *)bin, "--list", NULL };
+	char sanitizer[32] = "none";
+	int racy = 0, fixes = 0;
+	struct subprocess_result list;
+
+	if (!subprocess_run(argv, NULL, false, &list) || list.exit_code != 0) {
+		fail(bin, "--list", "could not list variants", NULL);
+		return;
+	}
+	printf("== %s\n", bin);
+	for (char *line = strtok(list.out, "\n"); line; line = strtok(NULL, "\n")) {
+		char name[64], expect[64];
+
+		if (sscanf(line, "sanitizer\t%31s", sanitizer) == 1)
+			continue;
+		if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]", name, expect) != 2)
+			continue;
+		if (!strcmp(sanitizer, "none"))
+			fail(bin, name, "race binary built without a sanitizer", NULL);
+		strcmp(expect, "clean") ? racy++ : fixes++;
+		check_variant(bin, sanitizer, name, expect, rounds);
+	}
+	if (racy == 0 || fixes == 0)
+		fail(bin, "--list", "a lab needs at least one naive variant and one fix", NULL);
+	subprocess_result_free(&list);
+}
+
+int main(int argc, char **argv)
+{
+	const char *rounds = "200";
+	int first = 1;
+
+	if (argc > 2 && !strcmp(argv[1], "--rounds")) {
+		rounds = argv[2];
+		first = 3;
+	}
+	if (first >= argc) {
+		fprintf(stderr, "usage: %s [--rounds N] RACE_BINARY...\n", argv[0]);
+		return 2;
+	}
+	for (int i = first; i < argc; i++)
+		check_binary(argv[i], rounds);
+	printf("%s\n", failures ? "FAILED" : "PASSED");
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,27 @@
+/*
+ * Reads the first ThreadSanitizer or AddressSanitizer report in a program's stderr: its kind,
+ * and where the use and the free happened. Shared by the race test driver and the tour.
+ */
+#ifndef TEARDOWN_TESTS_SANITIZER_REPORT_H
+#define TEARDOWN_TESTS_SANITIZER_REPORT_H
+
+#include <stdbool.h>
+
+#define SANITIZER_FRAME_MAX 256
+
+struct sanitizer_report {
+	bool found;
+	char sanitizer[32];	/* "ThreadSanitizer" or "AddressSanitizer" */
+	char kind[64];		/* "heap-use-after-free", "data race", ... */
+	char use_access[128];	/* "Read of size 8 at 0x... by thread T1" */
+	/* "function file:line", first frame below the sanitizer's own interceptors */
+	char use_top[SANITIZER_FRAME_MAX];
+	char use_caller[SANITIZER_FRAME_MAX];	/* the frame below use_top, if any */
+	char free_top[SANITIZER_FRAME_MAX];	/* the free: the first frame that called free() */
+	char free_caller[SANITIZER_FRAME_MAX];
+};
+
+/* Parses stderr text. Returns report->found. */
+bool sanitizer_report_parse(const char *text, struct sanitizer_report *report);
+
+#endif

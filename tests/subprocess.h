@@ -1,0 +1,23 @@
+/* Runs a program and captures what it printed: the race test driver and the tour both need it. */
+#ifndef TEARDOWN_TESTS_SUBPROCESS_H
+#define TEARDOWN_TESTS_SUBPROCESS_H
+
+#include <stdbool.h>
+
+struct subprocess_result {
+	char *out;	/* stdout, NUL-terminated, malloc'ed */
+	char *err;	/* stderr */
+	int exit_code;	/* exit status, or -1 if killed by a signal */
+	int signal;	/* the signal that killed it, or 0 */
+};
+
+/*
+ * Runs argv with `extra_env` ("NAME=value" strings, NULL-terminated; may be NULL) added to this
+ * process's environment. If echo_out is set, stdout is also copied to our stdout as it arrives.
+ * Returns false if the program could not be started.
+ */
+bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
+		    struct subprocess_result *res);
+void subprocess_result_free(struct subprocess_result *res);
+
+#endif

@@ -1,0 +1,85 @@
+"""The catalog's build vocabulary: what every pattern directory declares.
+
+  teardown_race_test      the pattern's race lab, built with a sanitizer, and the test driving it
+  teardown_unit_test      Criterion tests of the pattern's API contract and misuse
+  teardown_bench_library  the pattern's hot-path benchmarks, linked into //bench:compare
+"""
+
+# -O1 -g keeps the sanitizer's stack frames readable; TEARDOWN_RACE_HOOKS turns on
+# scenario/hooks.h, which the forced schedule needs.
+RACE_COPTS = ["-DTEARDOWN_RACE_HOOKS", "-O1", "-g", "-fno-omit-frame-pointer"]
+
+_SANITIZER = select({
+    "//tools:asan": ["-fsanitize=address"],
+    "//conditions:default": ["-fsanitize=thread"],
+})
+
+_CLANG_SANITIZER = select({
+    "//tools:asan": "-fsanitize=address",
+    "//conditions:default": "-fsanitize=thread",
+})
+
+# The harness and the helpers every race binary compiles in.
+_RACE_SRCS = ["//scenario:race_srcs", "//patterns/common:srcs"]
+
+def teardown_race_test(name, srcs, rounds = 200, size = "small", clang = True):
+    """A race lab: the pattern's sources and variant table, compiled with the race harness.
+
+    Every source is compiled in the race binary itself, not taken from a cc_library, because a
+    target's copts reach only its own sources: a library built without -fsanitize=thread would
+    hide the very accesses the test is about. With clang = True a second binary is built with
+    clang, and the test drives both.
+    """
+    bins = [name + "_gcc"]
+    native.cc_binary(
+        name = name + "_gcc",
+        srcs = srcs + _RACE_SRCS,
+        copts = RACE_COPTS + _SANITIZER,
+        linkopts = _SANITIZER + ["-pthread", "-ldl"],
+        testonly = True,
+    )
+    if clang:
+        bins.append(name + "_clang")
+        native.genrule(
+            name = name + "_clang_build",
+            srcs = srcs + _RACE_SRCS,
+            outs = [name + "_clang"],
+            cmd = ("clang -std=gnu11 -Wall -Werror -iquote . -fdebug-prefix-map=$$PWD/= " +
+                   " ".join(RACE_COPTS) + " " + _CLANG_SANITIZER +
+                   " $$(for f in $(SRCS); do case $$f in *.c) echo $$f;; esac; done)" +
+                   " -o $@ -pthread -ldl"),
+            testonly = True,
+        )
+    native.cc_test(
+        name = name,
+        deps = ["//tests:race_test_main"],
+        args = ["--rounds", str(rounds)] + ["$(rootpath :%s)" % b for b in bins],
+        data = [":" + b for b in bins],
+        size = size,
+    )
+
+def teardown_unit_test(name, srcs, deps = [], size = "small"):
+    """Criterion tests. Tagged so that --config=tsan skips them: Criterion cannot start under TSan."""
+    native.cc_test(
+        name = name,
+        srcs = srcs,
+        deps = deps + ["//third_party:criterion", "//tests:misuse"],
+        linkopts = ["-pthread"],
+        tags = ["criterion"],
+        size = size,
+    )
+
+def teardown_bench_library(name, srcs, deps = []):
+    """A pattern's benchmarks, registered at start-up (hence alwayslink), plus a binary of its own."""
+    native.cc_library(
+        name = name,
+        srcs = srcs,
+        deps = deps + ["//bench"],
+        alwayslink = True,
+        tags = ["benchmark"],
+    )
+    native.cc_binary(
+        name = name + "_bin",
+        deps = [":" + name, "//bench:baseline", "//bench:main"],
+        tags = ["benchmark"],
+    )
