@@ -89,13 +89,18 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run> &runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run &run : runs) {
-      if (run.run_type != Run::RT_Iteration || run.error_occurred) continue;
+      if (run.error_occurred) continue;
+      bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      if (run.run_type != Run::RT_Iteration && !median) continue;
       std::string key = run.run_name.function_name;
       if (!run.run_name.args.empty()) key += "/" + run.run_name.args;
       if (std::find(order_.begin(), order_.end(), key) == order_.end()) order_.push_back(key);
       double ns = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e9;
       // Google Benchmark divides wall time by the iterations of all threads together.
-      ns_[key][run.threads].push_back(ns * run.threads);
+      if (median)
+        medians_[key][run.threads] = ns * run.threads;
+      else
+        ns_[key][run.threads].push_back(ns * run.threads);
       thread_counts_.insert(std::upper_bound(thread_counts_.begin(), thread_counts_.end(),
                                              run.threads),
                             run.threads);
@@ -135,6 +140,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
  private:
   double Median(const std::string &key, int threads) {
+    auto m = medians_.find(key);
+    if (m != medians_.end() && m->second.count(threads)) return m->second[threads];
     auto k = ns_.find(key);
     if (k == ns_.end()) return -1;
     auto t = k->second.find(threads);
@@ -148,6 +155,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
   std::vector<std::string> order_;
   std::vector<int> thread_counts_;
   std::map<std::string, std::map<int, std::vector<double>>> ns_;
+  std::map<std::string, std::map<int, double>> medians_;  // Google Benchmark's own aggregate
 };
 
 // The value of --benchmark_<name>=VALUE on the command line, or def.

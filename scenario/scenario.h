@@ -53,6 +53,7 @@ extern const struct scenario_pattern scenario_pattern_under_test;
  * window in which the reader holds the device, the use, exit. Defines
  * `static long NAME(void *reg)` for a registration point of type REG_TYPE.
  */
+/* quote: callback */
 #define SCENARIO_DEFINE_CALLBACK(NAME, REG_TYPE, ENTER, EXIT) \
 	static long NAME(void *opaque_reg) \
 	{ \
@@ -66,5 +67,6 @@ extern const struct scenario_pattern scenario_pattern_under_test;
 		EXIT(reg, dev); \
 		return state; \
 	}
+/* end quote: callback */
 
 #endif

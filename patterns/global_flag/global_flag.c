@@ -7,6 +7,7 @@ void global_flag_exit_slow(struct global_flag *gf, uint32_t before)
 {
 	if (before == 0)
 		teardown_misuse("global_flag", "global_flag_exit without a matching global_flag_enter");
+	/* quote: wake */
 	/*
 	 * The last callback out wakes teardown if teardown has begun. seq_cst, with the fetch_sub in
 	 * global_flag_exit(): if teardown loaded in_flight == 1 before our decrement and went to
@@ -15,8 +16,10 @@ void global_flag_exit_slow(struct global_flag *gf, uint32_t before)
 	 */
 	if (!atomic_load_explicit(&gf->alive, memory_order_seq_cst))
 		futex_wake_all(&gf->in_flight);
+	/* end quote: wake */
 }
 
+/* quote: shutdown */
 void global_flag_shutdown(struct global_flag *gf)
 {
 	uint32_t in_flight;
@@ -36,3 +39,4 @@ void global_flag_shutdown(struct global_flag *gf)
 	}
 	SCENARIO_NOTE("sees no callback in flight");
 }
+/* end quote: shutdown */

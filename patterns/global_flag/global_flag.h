@@ -36,6 +36,7 @@ struct global_flag {
 void global_flag_exit_slow(struct global_flag *gf, uint32_t before);
 
 /* Leaves a callback that global_flag_enter() admitted. Exit without enter aborts with a message. */
+/* quote: exit */
 static inline void global_flag_exit(struct global_flag *gf)
 {
 	/* seq_cst: pairs with global_flag_shutdown()'s load of in_flight; see global_flag_exit_slow. */
@@ -44,11 +45,13 @@ static inline void global_flag_exit(struct global_flag *gf)
 	if (__builtin_expect(before <= 1, 0))
 		global_flag_exit_slow(gf, before);
 }
+/* end quote: exit */
 
 /*
  * Enters a callback. Returns true if the object may be used until global_flag_exit(); false
  * once global_flag_shutdown() has begun (then do not call global_flag_exit()).
  */
+/* quote: enter */
 static inline bool global_flag_enter(struct global_flag *gf)
 {
 	/* seq_cst: the store half of the callback's store-load pair (see the top of this file). */
@@ -63,6 +66,7 @@ static inline bool global_flag_enter(struct global_flag *gf)
 	global_flag_exit(gf);
 	return false;
 }
+/* end quote: enter */
 
 /*
  * Clears the flag, then blocks until every admitted callback has left. Afterwards no callback

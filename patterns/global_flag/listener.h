@@ -29,6 +29,7 @@ static inline struct device *global_flag_listener_enter_raw(struct global_flag_l
 }
 
 /* Folk remedy: check the flag first. Acquire pairs with the teardown's release store of alive. */
+/* quote: enter_flag */
 static inline struct device *global_flag_listener_enter_flag(struct global_flag_listener *l)
 {
 	if (!atomic_load_explicit(&l->alive, memory_order_acquire)) {
@@ -38,6 +39,7 @@ static inline struct device *global_flag_listener_enter_flag(struct global_flag_
 	SCENARIO_NOTE("checks the alive flag: set");
 	return global_flag_listener_enter_raw(l);
 }
+/* end quote: enter_flag */
 
 /* Repair: enter through the gate; the instance stays valid until global_flag_exit(). */
 static inline struct device *global_flag_listener_enter_gate(struct global_flag_listener *l)

@@ -39,6 +39,7 @@ static void raw_teardown(void *reg)
 SCENARIO_DEFINE_CALLBACK(flag_callback, struct global_flag_listener,
 			 global_flag_listener_enter_flag, global_flag_listener_exit_none)
 
+/* quote: flag_teardown */
 static void flag_clear(struct global_flag_listener *l)
 {
 	/* release: pairs with the callback's acquire load; the flag itself is not what is wrong. */
@@ -51,8 +52,10 @@ static void flag_teardown(void *reg)
 	flag_clear(reg);
 	device_free(listener_unlisten(reg));
 }
+/* end quote: flag_teardown */
 
 /* Folk remedy 2: ... and sleep a second before freeing. */
+/* quote: flag_sleep_teardown */
 static void flag_sleep_teardown(void *reg)
 {
 	flag_clear(reg);
@@ -60,11 +63,13 @@ static void flag_sleep_teardown(void *reg)
 	scenario_grace_sleep(1);
 	device_free(dev);
 }
+/* end quote: flag_sleep_teardown */
 
 /* The repair: flag plus activation count, and teardown drains the count before freeing. */
 SCENARIO_DEFINE_CALLBACK(gate_callback, struct global_flag_listener,
 			 global_flag_listener_enter_gate, global_flag_listener_exit_gate)
 
+/* quote: gate_teardown */
 static void gate_teardown(void *reg)
 {
 	struct global_flag_listener *l = reg;
@@ -72,6 +77,7 @@ static void gate_teardown(void *reg)
 	global_flag_shutdown(&l->gate);
 	device_free(listener_unlisten(l));
 }
+/* end quote: gate_teardown */
 
 #define LISTENER_VARIANT(NAME, STORY, EXPECT, CALLBACK, TEARDOWN) \
 	{ .name = NAME, .story = STORY, .expect = EXPECT, .create = listener_create, \

@@ -1,0 +1,4 @@
+#!/bin/sh
+# Fails when a chapter's quoted excerpt no longer matches the source it quotes.
+set -eu
+exec python3 tools/quotes.py chapters/*.md
