@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <string>
@@ -172,8 +173,11 @@ std::string Flag(int argc, char **argv, const char *name, const char *def) {
 extern "C" {
 
 bench *bench_register(const char *name, bench_fn *fn) {
-  return C(benchmark::RegisterBenchmark(
-      name, [fn](benchmark::State &st) { fn(reinterpret_cast<bench_state *>(&st)); }));
+  benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
+      name, [fn](benchmark::State &st) { fn(reinterpret_cast<bench_state *>(&st)); });
+  // A fixed iteration count, for counting instructions under callgrind (tools/instructions.sh).
+  if (const char *n = std::getenv("BENCH_ITERATIONS")) b->Iterations(std::atoll(n));
+  return C(b);
 }
 bench *bench_arg(bench *b, int64_t arg) { return C(B(b)->Arg(arg)); }
 bench *bench_arg_name(bench *b, const char *name) { return C(B(b)->ArgName(name)); }

@@ -7,16 +7,7 @@ void global_flag_exit_slow(struct global_flag *gf, uint32_t before)
 {
 	if (before == 0)
 		teardown_misuse("global_flag", "global_flag_exit without a matching global_flag_enter");
-	/* quote: wake */
-	/*
-	 * The last callback out wakes teardown if teardown has begun. seq_cst, with the fetch_sub in
-	 * global_flag_exit(): if teardown loaded in_flight == 1 before our decrement and went to
-	 * sleep on it, its earlier store of alive = false precedes that load, which precedes our
-	 * decrement and this load in the single seq_cst order, so we see false and wake it.
-	 */
-	if (!atomic_load_explicit(&gf->alive, memory_order_seq_cst))
-		futex_wake_all(&gf->in_flight);
-	/* end quote: wake */
+	futex_wake_all(&gf->in_flight);
 }
 
 /* quote: shutdown */

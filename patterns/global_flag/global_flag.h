@@ -32,18 +32,28 @@ struct global_flag {
 
 #define GLOBAL_FLAG_INIT { .alive = true, .in_flight = 0 }
 
-/* Slow path of global_flag_exit(): misuse, or the last callback out wakes teardown. */
+/* Slow path of global_flag_exit(): misuse (before == 0), or wake teardown (before == 1). */
 void global_flag_exit_slow(struct global_flag *gf, uint32_t before);
 
 /* Leaves a callback that global_flag_enter() admitted. Exit without enter aborts with a message. */
 /* quote: exit */
 static inline void global_flag_exit(struct global_flag *gf)
 {
-	/* seq_cst: pairs with global_flag_shutdown()'s load of in_flight; see global_flag_exit_slow. */
+	/* seq_cst: pairs with global_flag_shutdown()'s load of in_flight (see the wake below). */
 	uint32_t before = atomic_fetch_sub_explicit(&gf->in_flight, 1, memory_order_seq_cst);
 
-	if (__builtin_expect(before <= 1, 0))
+	if (before == 1) {
+		/*
+		 * The last callback out wakes teardown, if teardown has begun. seq_cst, with the
+		 * fetch_sub above: if teardown loaded in_flight == 1 before our decrement and went
+		 * to sleep on it, its earlier store of alive = false precedes that load, which
+		 * precedes our decrement and this load in the single seq_cst order: we see false.
+		 */
+		if (__builtin_expect(!atomic_load_explicit(&gf->alive, memory_order_seq_cst), 0))
+			global_flag_exit_slow(gf, before);
+	} else if (__builtin_expect(before == 0, 0)) {
 		global_flag_exit_slow(gf, before);
+	}
 }
 /* end quote: exit */
 
