@@ -63,7 +63,7 @@ def teardown_unit_test(name, srcs, deps = [], size = "small"):
     native.cc_test(
         name = name,
         srcs = srcs,
-        deps = deps + ["//third_party:criterion", "//tests:misuse"],
+        deps = deps + ["//third_party:criterion", "//tests:criterion_main", "//tests:misuse"],
         linkopts = ["-pthread"],
         tags = ["criterion"],
         size = size,
