@@ -1,0 +1,65 @@
+/* liburcu urcu-memb, inline read side (_LGPL_SOURCE), measured exactly as rcu_bench.c. */
+#define _LGPL_SOURCE
+#include "patterns/rcu/rcu_bench.h"
+
+#include <urcu/urcu-memb.h>
+
+static struct device *memb_slot;
+
+#define MEMB_ENTER(slot) (urcu_memb_read_lock(), rcu_dereference(*(slot)))
+#define MEMB_EXIT(slot, dev) urcu_memb_read_unlock()
+
+static void publish(const bench_state *s)
+{
+	(void)s;
+	rcu_assign_pointer(memb_slot, device_new(1));
+}
+
+static void unpublish(const bench_state *s)
+{
+	(void)s;
+	device_free(rcu_xchg_pointer(&memb_slot, NULL));
+}
+
+static void bm_read(bench_state *s)
+{
+	urcu_memb_register_thread();
+	SCENARIO_BENCH_LOOP(s, &memb_slot, MEMB_ENTER, MEMB_EXIT);
+	urcu_memb_unregister_thread();
+}
+
+static struct trcu_bench_reader reader;
+
+static void *memb_reader(void *arg)
+{
+	struct trcu_bench_reader *r = arg;
+
+	urcu_memb_register_thread();
+	atomic_store(&r->running, true);
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		struct device *dev = MEMB_ENTER(&memb_slot);
+
+		bench_sink(dev->state);
+		MEMB_EXIT(&memb_slot, dev);
+	}
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void bm_synchronize(bench_state *s)
+{
+	trcu_bench_reader_start(&reader, memb_reader);
+	BENCH_LOOP(s)
+		urcu_memb_synchronize_rcu();
+	trcu_bench_reader_stop(&reader);
+}
+
+BENCH_REGISTRATION(liburcu_memb_bench_register)
+{
+	bench_teardown(bench_setup(scenario_bench_register("liburcu/memb_read", bm_read), publish),
+		       unpublish);
+	bench_teardown(bench_setup(bench_use_real_time(bench_register("liburcu/memb_synchronize",
+								      bm_synchronize)),
+				   publish),
+		       unpublish);
+}

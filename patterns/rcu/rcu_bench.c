@@ -1,0 +1,106 @@
+/* trcu's read side (general and QSBR) and its grace-period latency with one reader running. */
+#include "patterns/rcu/rcu_bench.h"
+
+#include "patterns/rcu/trcu.h"
+#include "patterns/rcu/trcu_qsbr.h"
+
+static _Atomic(struct device *) trcu_bench_slot;
+
+/* quote: bench_enter */
+#define TRCU_MEMB_ENTER(slot) (trcu_read_lock(), trcu_dereference(*(slot)))
+#define TRCU_MEMB_EXIT(slot, dev) trcu_read_unlock()
+#define TRCU_QSBR_ENTER(slot) (trcu_qsbr_read_lock(), trcu_dereference(*(slot)))
+#define TRCU_QSBR_EXIT(slot, dev) trcu_qsbr_read_unlock()
+/* end quote: bench_enter */
+
+static void publish(const bench_state *s)
+{
+	(void)s;
+	trcu_assign_pointer(trcu_bench_slot, device_new(1));
+}
+
+static void unpublish(const bench_state *s)
+{
+	(void)s;
+	device_free(atomic_exchange(&trcu_bench_slot, NULL));
+}
+
+static void bm_memb_read(bench_state *s)
+{
+	trcu_register_thread();
+	SCENARIO_BENCH_LOOP(s, &trcu_bench_slot, TRCU_MEMB_ENTER, TRCU_MEMB_EXIT);
+	trcu_unregister_thread();
+}
+
+static void bm_qsbr_read(bench_state *s)
+{
+	trcu_qsbr_register_thread();
+	SCENARIO_BENCH_LOOP(s, &trcu_bench_slot, TRCU_QSBR_ENTER, TRCU_QSBR_EXIT);
+	trcu_qsbr_unregister_thread();
+}
+
+static struct trcu_bench_reader reader;
+
+static void *memb_reader(void *arg)
+{
+	struct trcu_bench_reader *r = arg;
+
+	trcu_register_thread();
+	atomic_store(&r->running, true);
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		struct device *dev = TRCU_MEMB_ENTER(&trcu_bench_slot);
+
+		bench_sink(dev->state);
+		TRCU_MEMB_EXIT(&trcu_bench_slot, dev);
+	}
+	trcu_unregister_thread();
+	return NULL;
+}
+
+static void *qsbr_reader(void *arg)
+{
+	struct trcu_bench_reader *r = arg;
+
+	trcu_qsbr_register_thread();
+	atomic_store(&r->running, true);
+	for (unsigned i = 1; !atomic_load_explicit(&r->stop, memory_order_relaxed); i++) {
+		struct device *dev = TRCU_QSBR_ENTER(&trcu_bench_slot);
+
+		bench_sink(dev->state);
+		TRCU_QSBR_EXIT(&trcu_bench_slot, dev);
+		if (i % TRCU_BENCH_QS_EVERY == 0)
+			trcu_qsbr_quiescent_state();
+	}
+	trcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+static void bm_synchronize(bench_state *s)
+{
+	trcu_bench_reader_start(&reader, memb_reader);
+	BENCH_LOOP(s)
+		trcu_synchronize();
+	trcu_bench_reader_stop(&reader);
+	bench_counter(s, "membarrier", trcu_uses_membarrier(), BENCH_COUNTER_PLAIN);
+}
+
+static void bm_qsbr_synchronize(bench_state *s)
+{
+	trcu_bench_reader_start(&reader, qsbr_reader);
+	BENCH_LOOP(s)
+		trcu_qsbr_synchronize();
+	trcu_bench_reader_stop(&reader);
+}
+
+static bench *published(bench *b)
+{
+	return bench_teardown(bench_setup(b, publish), unpublish);
+}
+
+BENCH_REGISTRATION(trcu_bench_register)
+{
+	published(scenario_bench_register("rcu/memb_read", bm_memb_read));
+	published(scenario_bench_register("rcu/qsbr_read", bm_qsbr_read));
+	published(bench_use_real_time(bench_register("rcu/synchronize", bm_synchronize)));
+	published(bench_use_real_time(bench_register("rcu/qsbr_synchronize", bm_qsbr_synchronize)));
+}
