@@ -151,9 +151,9 @@ static void *forced_reader(void *arg)
 	scenario_note("enters the callback");
 	state = v->callback(run->reg);
 	if (state == SCENARIO_DECLINED)
-		scenario_note("was turned away");
+		scenario_note("callback was turned away");
 	else
-		scenario_note("leaves the callback (state %ld)", state);
+		scenario_note("callback returned (state %ld)", state);
 	atomic_store_explicit(&reader_finished, true, memory_order_relaxed);
 	if (v->reader_stop)
 		v->reader_stop(run->reg);
