@@ -13,6 +13,7 @@
  *
  * Only the first call of each in a forced run acts; later calls are no-ops.
  * SCENARIO_NOTE() adds one line to the timeline that the tour prints, tagged with the thread.
+ * SCENARIO_THREAD_ROLE("T3 DPC") names a thread a pattern starts itself, for those tags.
  */
 #ifndef TEARDOWN_SCENARIO_HOOKS_H
 #define TEARDOWN_SCENARIO_HOOKS_H
@@ -22,11 +23,14 @@ __attribute__((format(printf, 1, 2))) void scenario_note(const char *fmt, ...);
 void scenario_reader_window(void);
 void scenario_teardown_blocks(void);
 void scenario_grace_sleep(unsigned seconds);
+void scenario_thread_role(const char *role);
 #define SCENARIO_NOTE(...) scenario_note(__VA_ARGS__)
+#define SCENARIO_THREAD_ROLE(role) scenario_thread_role(role)
 #define SCENARIO_READER_WINDOW() scenario_reader_window()
 #define SCENARIO_TEARDOWN_BLOCKS() scenario_teardown_blocks()
 #else
 #define SCENARIO_NOTE(...) ((void)0)
+#define SCENARIO_THREAD_ROLE(role) ((void)0)
 #define SCENARIO_READER_WINDOW() ((void)0)
 #define SCENARIO_TEARDOWN_BLOCKS() ((void)0)
 #endif

@@ -39,6 +39,11 @@ static atomic_uint timeline_step;
 static atomic_bool reader_finished;
 static _Thread_local const char *thread_role = "main";
 
+void scenario_thread_role(const char *role)
+{
+	thread_role = role;
+}
+
 __attribute__((format(printf, 1, 2))) static void print_unsynchronized(const char *fmt, ...)
 {
 	char line[320];
