@@ -1,0 +1,153 @@
+/*
+ * The ifnet's hot path under each read-side lock: a mutex, pthread_rwlock, and drwlock. Each
+ * benchmark thread registers its own drwlock slot, as a callback thread does. Also the writer:
+ * one write_lock/unlock (with drwlock, a membarrier) while a reader hammers on the other CPU.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "bench/scenario_bench.h"
+#include "patterns/rwlock/ifnet.h"
+
+static struct rwlock_ifnet *bench_ifp;
+
+static void ifnet_setup(const bench_state *s)
+{
+	(void)s;
+	bench_ifp = rwlock_ifnet_new(device_new(1));
+}
+
+static void ifnet_teardown(const bench_state *s)
+{
+	(void)s;
+	device_free(rwlock_ifnet_detach_rwlock(bench_ifp));
+	rwlock_ifnet_free(bench_ifp);
+}
+
+static void bm_mutex(bench_state *s)
+{
+	SCENARIO_BENCH_LOOP(s, bench_ifp, rwlock_ifnet_enter_mutex, rwlock_ifnet_exit_mutex);
+}
+
+static void bm_pthread_rwlock(bench_state *s)
+{
+	SCENARIO_BENCH_LOOP(s, bench_ifp, rwlock_ifnet_enter_rwlock, rwlock_ifnet_exit_rwlock);
+}
+
+/* quote: bench_dist */
+static void bm_distributed(bench_state *s)
+{
+	struct drwlock_reader self = { 0 };	/* this thread's slot, on its own cache line */
+	struct rwlock_ifnet *ifp = bench_ifp;	/* in a register, as a callback's argument is */
+
+#define DIST_ENTER(ifp) rwlock_ifnet_enter_dist(ifp, &self)
+#define DIST_EXIT(ifp, dev) rwlock_ifnet_exit_dist(ifp, &self)
+	drwlock_reader_register(&ifp->dist, &self);
+	SCENARIO_BENCH_LOOP(s, ifp, DIST_ENTER, DIST_EXIT);
+	drwlock_reader_unregister(&ifp->dist, &self);
+	bench_counter(s, "membarrier", drwlock_uses_membarrier(), BENCH_COUNTER_PLAIN);
+}
+/* end quote: bench_dist */
+
+/* The writer's side: a reader thread pinned to CPU 1 keeps taking the read lock. */
+struct hammer {
+	pthread_t thread;
+	atomic_bool running, stop;
+	bool dist;
+};
+
+static void *hammer_reader(void *arg)
+{
+	struct hammer *h = arg;
+	struct drwlock_reader self = { 0 };
+	struct device *dev;
+
+	if (h->dist)
+		drwlock_reader_register(&bench_ifp->dist, &self);
+	atomic_store(&h->running, true);
+	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
+		if (h->dist) {
+			if ((dev = rwlock_ifnet_enter_dist(bench_ifp, &self))) {
+				bench_sink(dev->state);
+				rwlock_ifnet_exit_dist(bench_ifp, &self);
+			}
+		} else if ((dev = rwlock_ifnet_enter_rwlock(bench_ifp))) {
+			bench_sink(dev->state);
+			rwlock_ifnet_exit_rwlock(bench_ifp, dev);
+		}
+	}
+	if (h->dist)
+		drwlock_reader_unregister(&bench_ifp->dist, &self);
+	return NULL;
+}
+
+static void hammer_start(struct hammer *h, bool dist, cpu_set_t *saved)
+{
+	cpu_set_t cpu;
+
+	*h = (struct hammer){ .dist = dist };
+	sched_getaffinity(0, sizeof(*saved), saved);
+	CPU_ZERO(&cpu);
+	CPU_SET(0, &cpu);
+	pthread_setaffinity_np(pthread_self(), sizeof(cpu), &cpu);
+	pthread_create(&h->thread, NULL, hammer_reader, h);
+	CPU_ZERO(&cpu);
+	CPU_SET(1, &cpu);
+	pthread_setaffinity_np(h->thread, sizeof(cpu), &cpu);
+	while (!atomic_load(&h->running))
+		sched_yield();
+}
+
+static void hammer_stop(struct hammer *h, cpu_set_t *saved)
+{
+	atomic_store(&h->stop, true);
+	pthread_join(h->thread, NULL);
+	pthread_setaffinity_np(pthread_self(), sizeof(*saved), saved);
+}
+
+static void bm_write_pthread_rwlock(bench_state *s)
+{
+	struct hammer h;
+	cpu_set_t saved;
+
+	hammer_start(&h, false, &saved);
+	BENCH_LOOP(s)
+	{
+		pthread_rwlock_wrlock(&bench_ifp->rwlock);
+		pthread_rwlock_unlock(&bench_ifp->rwlock);
+	}
+	hammer_stop(&h, &saved);
+}
+
+static void bm_write_distributed(bench_state *s)
+{
+	struct hammer h;
+	cpu_set_t saved;
+
+	hammer_start(&h, true, &saved);
+	BENCH_LOOP(s)
+	{
+		drwlock_write_lock(&bench_ifp->dist);
+		drwlock_write_unlock(&bench_ifp->dist);
+	}
+	hammer_stop(&h, &saved);
+}
+
+static bench *ifnet(bench *b)
+{
+	return bench_teardown(bench_setup(b, ifnet_setup), ifnet_teardown);
+}
+
+BENCH_REGISTRATION(rwlock_register)
+{
+	ifnet(scenario_bench_register("rwlock/mutex", bm_mutex));
+	ifnet(scenario_bench_register("rwlock/pthread_rwlock", bm_pthread_rwlock));
+	ifnet(scenario_bench_register("rwlock/distributed", bm_distributed));
+	ifnet(bench_use_real_time(bench_register("rwlock/write_pthread_rwlock (1 reader)",
+						 bm_write_pthread_rwlock)));
+	ifnet(bench_use_real_time(bench_register("rwlock/write_distributed (1 reader)",
+						 bm_write_distributed)));
+}
