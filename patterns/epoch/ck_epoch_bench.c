@@ -1,0 +1,80 @@
+/*
+ * Concurrency Kit's ck_epoch, measured exactly as epoch_bench.c: ck_epoch_begin/ck_epoch_end on
+ * a registered record (no section object), and ck_epoch_synchronize with one reader running.
+ * ck records cannot be freed once registered, so they are static and registered once.
+ */
+#include "patterns/epoch/epoch_bench.h"
+
+#include <ck_epoch.h>
+
+static ck_epoch_t ck_domain;
+static ck_epoch_record_t ck_records[3];	/* [thread index], reader */
+static bool ck_ready;
+static void *ck_slot;
+
+/* quote: ck_bench_enter */
+#define CK_BENCH_ENTER(rec) (ck_epoch_begin(rec, NULL), (struct device *)ck_pr_load_ptr(&ck_slot))
+#define CK_BENCH_EXIT(rec, dev) ck_epoch_end(rec, NULL)
+/* end quote: ck_bench_enter */
+
+static void publish(const bench_state *s)
+{
+	(void)s;
+	if (!ck_ready) {
+		ck_epoch_init(&ck_domain);
+		for (int i = 0; i < 3; i++)
+			ck_epoch_register(&ck_domain, &ck_records[i], NULL);
+		ck_ready = true;
+	}
+	ck_pr_store_ptr(&ck_slot, device_new(1));
+	ck_pr_fence_store();
+}
+
+static void unpublish(const bench_state *s)
+{
+	(void)s;
+	device_free(ck_pr_fas_ptr(&ck_slot, NULL));
+}
+
+static void bm_ck_begin_end(bench_state *s)
+{
+	ck_epoch_record_t *rec = &ck_records[bench_thread_index(s)];
+
+	SCENARIO_BENCH_LOOP(s, rec, CK_BENCH_ENTER, CK_BENCH_EXIT);
+}
+
+static struct epoch_bench_reader reader;
+
+static void *reader_loop(void *arg)
+{
+	struct epoch_bench_reader *r = arg;
+	ck_epoch_record_t *rec = &ck_records[2];
+
+	atomic_store(&r->running, true);
+	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+		struct device *dev = CK_BENCH_ENTER(rec);
+
+		bench_sink(dev->state);
+		CK_BENCH_EXIT(rec, dev);
+	}
+	return NULL;
+}
+
+static void bm_ck_synchronize(bench_state *s)
+{
+	epoch_bench_reader_start(&reader, reader_loop);
+	BENCH_LOOP(s)
+		ck_epoch_synchronize(&ck_records[0]);
+	epoch_bench_reader_stop(&reader);
+}
+
+BENCH_REGISTRATION(ck_epoch_bench_register)
+{
+	bench_teardown(bench_setup(scenario_bench_register("ck_epoch/begin_end", bm_ck_begin_end),
+				   publish),
+		       unpublish);
+	bench_teardown(bench_setup(bench_use_real_time(bench_register("ck_epoch/synchronize",
+								      bm_ck_synchronize)),
+				   publish),
+		       unpublish);
+}

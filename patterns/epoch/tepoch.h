@@ -1,0 +1,198 @@
+/*
+ * tepoch: a minimal epoch-based reclamation, in the spirit of Concurrency Kit's ck_epoch and
+ * FreeBSD's epoch(9). Every public symbol is tepoch_*, so it links beside ck_epoch_*.
+ *
+ * A domain (struct tepoch, like a ck_epoch_t or an epoch_t) has one global epoch. Each thread
+ * registers a record. tepoch_enter() copies the global epoch into the record's word with depth
+ * 1 (nested enters only count); tepoch_exit() drops the depth. The epoch moves from e to e+1
+ * only when every record is outside any section or inside one that began at e. An object is
+ * unpublished, then retired with tepoch_call(), which tags it with the current epoch t; its
+ * destructor runs once the epoch has reached t + 2 (tepoch_poll() drives it, never waiting).
+ * tepoch_synchronize() moves the epoch one step with a read-modify-write after the caller's
+ * unpublish, then blocks (spin, then futex) until no section older than the new epoch remains;
+ * tepoch_barrier() does that, then runs every destructor retired through the record (and the
+ * domain's orphans).
+ *
+ * Why t + 2 is enough (ck_epoch.c argues the same, with a fence on the read side):
+ *  1. tepoch_call() reads the epoch with a seq_cst read-modify-write after the unpublish, and
+ *     every write of the epoch is a read-modify-write, so they form one release sequence: a
+ *     reader whose enter loads (acquire) an epoch > t happens after the unpublish, and cannot
+ *     find the object.
+ *  2. The step from t + 1 to t + 2 needed every record to be outside any section (seen after a
+ *     membarrier, see 3) or inside one that began at t + 1 (which by 1 cannot hold the object).
+ *     A reader that found the object began at t or earlier and still blocks that step.
+ *  3. A record seen outside any section may be a reader whose enter store is still in its store
+ *     buffer while it loads the object. The advancer rules that out with membarrier(2): a full
+ *     barrier in every running thread; so either the scan sees the enter, or the reader's later
+ *     loads see everything that happened before the membarrier, the unpublish included. The
+ *     reader then needs only a compiler barrier: tepoch_enter() is a load and a plain store.
+ *     A record whose word already shows the current epoch needs no membarrier: it has moved on.
+ *  4. The advancer's scan loads each word with acquire, and the reader's exit is a release
+ *     store: everything a reader did in its section happens before the destructor runs.
+ * ThreadSanitizer sees 1 and 4 (edges on the variables themselves) and needs no annotation;
+ * it does not model membarrier, which only decides which values the scan reads.
+ *
+ * Without membarrier (old kernel, seccomp) the reader pays a full fence instead (store-load,
+ * as in ck_epoch_begin). TEPOCH_NO_MEMBARRIER=1 forces that mode at start-up.
+ *
+ * Misuse aborts with "teardown: epoch: misuse: ...": entering on an unregistered record,
+ * exit without enter, synchronize/barrier/unregister inside a section (it would wait for
+ * itself), registering twice, unregistering twice, destroying a domain still in use.
+ */
+#ifndef TEARDOWN_PATTERNS_EPOCH_TEPOCH_H
+#define TEARDOWN_PATTERNS_EPOCH_TEPOCH_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A record's word and the domain's section word: epoch, registered bit, nesting depth. */
+#define TEPOCH_NEST_MASK 0xffffUL
+#define TEPOCH_REGISTERED 0x10000UL
+#define TEPOCH_EPOCH_SHIFT 17
+#define TEPOCH_EPOCH_ONE (1UL << TEPOCH_EPOCH_SHIFT)
+
+/* Embedded in an object retired with tepoch_call(), like ck_epoch_entry or epoch_context. */
+struct tepoch_entry {
+	struct tepoch_entry *next;
+	void (*destroy)(struct tepoch_entry *entry);
+	unsigned long epoch;	/* the epoch it was retired in */
+};
+
+/* A FIFO of retired entries; epochs never decrease along it. */
+struct tepoch_list {
+	struct tepoch_entry *head, **tail;
+};
+
+/* The first line is what readers load; advancers' locks and lists live on the next ones. */
+struct tepoch {
+	/* REGISTERED | epoch << SHIFT: what an outermost tepoch_enter() stores (plus depth 1). */
+	_Atomic unsigned long section __attribute__((aligned(64)));
+	_Atomic uint32_t writer_waiting;	/* futex: an advancer sleeps until a reader leaves */
+	pthread_mutex_t gp_lock __attribute__((aligned(64)));	/* one advancer at a time */
+	pthread_mutex_t registry_lock;		/* the records, and the orphans */
+	struct tepoch_record *records;
+	struct tepoch_list orphans;		/* retired by records since unregistered */
+	size_t n_orphans;
+};
+
+/* One cache line (or two) per record: its word is written on every enter and exit. */
+struct tepoch_record {
+	_Atomic unsigned long word __attribute__((aligned(64)));	/* its thread's only */
+	struct tepoch *domain;
+	struct tepoch_record *prev, *next;	/* the registry */
+	struct tepoch_list pending;	/* retired through this record, not yet destroyed */
+	size_t n_pending;
+	unsigned long newest_pending;	/* the epoch of the last entry retired */
+	uint64_t n_retired, n_destroyed;
+};
+
+void tepoch_init(struct tepoch *d);
+/* Aborts if a record is still registered or an orphan is still pending. */
+void tepoch_destroy(struct tepoch *d);
+
+void tepoch_register(struct tepoch *d, struct tepoch_record *r);
+/* Outside any section. Entries still pending become the domain's orphans. */
+void tepoch_unregister(struct tepoch_record *r);
+
+/* Queues entry->destroy(entry) for after every section that could have found it. O(1). */
+void tepoch_call(struct tepoch_record *r, struct tepoch_entry *entry,
+		 void (*destroy)(struct tepoch_entry *entry));
+/*
+ * Never waits: tries to move the epoch on (at most two steps) and runs the destructors of r's
+ * pending entries that are now safe. Returns how many it ran.
+ */
+size_t tepoch_poll(struct tepoch_record *r);
+/* Blocks until every section that began before the call has ended. */
+void tepoch_synchronize(struct tepoch_record *r);
+/* tepoch_synchronize(), then runs every destructor pending on r, and the domain's orphans. */
+void tepoch_barrier(struct tepoch_record *r);
+
+unsigned long tepoch_epoch(struct tepoch *d);
+bool tepoch_uses_membarrier(void);
+
+/* Out of line: nested or unregistered enter; misuse; waking an advancer. */
+unsigned long tepoch_enter_slow(unsigned long word);
+void tepoch_exit_misuse(unsigned long word) __attribute__((noreturn));
+void tepoch_wake_advancer(struct tepoch *d);
+
+extern bool tepoch_membarrier;	/* decided once, before main() */
+
+#if defined(__SANITIZE_THREAD__)
+#define TEPOCH_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEPOCH_TSAN 1
+#endif
+#endif
+
+/* A full barrier, for the advancer and for the no-membarrier fallback. */
+static inline void tepoch_smp_mb(void)
+{
+#ifdef TEPOCH_TSAN
+	/*
+	 * GCC refuses atomic_thread_fence under -fsanitize=thread. TSan needs none (its edges are
+	 * the release/acquire pairs on the words); the hardware's store-load order comes from a
+	 * seq_cst read-modify-write of a private word, a locked instruction.
+	 */
+	static _Thread_local _Atomic int tepoch_fence_word;
+
+	atomic_fetch_add_explicit(&tepoch_fence_word, 0, memory_order_seq_cst);
+#else
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
+/* The reader's half of the store-load pairs with the advancer's membarrier (or fence). */
+static inline void tepoch_reader_fence(void)
+{
+	if (__builtin_expect(tepoch_membarrier, 1))
+		atomic_signal_fence(memory_order_seq_cst);	/* compiler only: membarrier does the rest */
+	else
+		tepoch_smp_mb();
+}
+
+/* quote: enter */
+static inline void tepoch_enter(struct tepoch_record *r)
+{
+	unsigned long w = atomic_load_explicit(&r->word, memory_order_relaxed);
+
+	/*
+	 * Outermost: copy the global epoch, depth 1. Acquire pairs with the read-modify-writes
+	 * that moved the epoch (argument 1): a reader that sees an epoch after an object's
+	 * retirement also sees its unpublish. A plain mov on x86.
+	 */
+	if (__builtin_expect((w & (TEPOCH_REGISTERED | TEPOCH_NEST_MASK)) == TEPOCH_REGISTERED, 1))
+		w = atomic_load_explicit(&r->domain->section, memory_order_acquire) + 1;
+	else
+		w = tepoch_enter_slow(w);
+	/*
+	 * Release: an advancer that reads this word also acquires our previous exit. The store
+	 * must be visible before this section loads any protected pointer: the store-load pair
+	 * with the advancer's unpublish-then-scan (argument 3), ordered by the fence below.
+	 */
+	atomic_store_explicit(&r->word, w, memory_order_release);
+	tepoch_reader_fence();
+}
+/* end quote: enter */
+
+/* quote: exit */
+static inline void tepoch_exit(struct tepoch_record *r)
+{
+	unsigned long w = atomic_load_explicit(&r->word, memory_order_relaxed);
+
+	if (__builtin_expect(!(w & TEPOCH_NEST_MASK), 0))
+		tepoch_exit_misuse(w);
+	/* Release: the section's loads happen before the advancer's acquire scan (argument 4). */
+	atomic_store_explicit(&r->word, w - 1, memory_order_release);
+	/* Store-load: our word, then writer_waiting (the advancer: writer_waiting, then words). */
+	tepoch_reader_fence();
+	if (__builtin_expect(atomic_load_explicit(&r->domain->writer_waiting,
+						  memory_order_relaxed), 0))
+		tepoch_wake_advancer(r->domain);
+}
+/* end quote: exit */
+
+#endif
