@@ -1,0 +1,3 @@
+#include "patterns/rundown/lagg.h"
+
+_Thread_local struct rundown_lagg_softc *rundown_lagg_held_sc;

@@ -1,0 +1,71 @@
+/* One-word rundown protection: the slow paths (see rundown.h for the argument). */
+#include "patterns/rundown/rundown.h"
+
+#include "patterns/common/futex.h"
+#include "patterns/common/misuse.h"
+
+void rundown_acquire_overflow(void)
+{
+	teardown_misuse("rundown", "rundown_acquire: more than %u protections held at once",
+			UINT32_MAX / RUNDOWN_ONE - 1);
+}
+
+void rundown_release_slow(struct rundown_ref *ref, uint32_t before)
+{
+	if (before < RUNDOWN_ONE)
+		teardown_misuse("rundown", "rundown_release without a matching rundown_acquire");
+	SCENARIO_NOTE("rundown_release: last holder out; wakes the waiter");
+	futex_wake_all(&ref->word);
+}
+
+/* quote: wait */
+void rundown_wait_for_release(struct rundown_ref *ref)
+{
+	/*
+	 * acq_rel: the RMW that closes the door. Every acquire later in the word's order sees the
+	 * bit and fails; the count in `word` is every holder admitted before it.
+	 */
+	uint32_t word = atomic_fetch_or_explicit(&ref->word, RUNDOWN_ACTIVE, memory_order_acq_rel);
+
+	if (word & RUNDOWN_ACTIVE) {
+		if (word >= RUNDOWN_ONE)
+			teardown_misuse("rundown", "rundown_wait_for_release called while another "
+				       "wait is in progress");
+		SCENARIO_NOTE("rundown_wait: already run down; returns at once");
+		return;	/* Windows: no effect, and not treated as an error */
+	}
+	SCENARIO_NOTE("rundown_wait: rundown active; %u holder(s)", word / RUNDOWN_ONE);
+	word |= RUNDOWN_ACTIVE;
+	while (word != RUNDOWN_ACTIVE) {
+		SCENARIO_TEARDOWN_BLOCKS();
+		futex_wait_while(&ref->word, word);
+		/* acquire: reading "no holders" synchronizes with every holder's release RMW. */
+		word = atomic_load_explicit(&ref->word, memory_order_acquire);
+	}
+	SCENARIO_NOTE("rundown_wait: every holder has released");
+}
+/* end quote: wait */
+
+void rundown_completed(struct rundown_ref *ref)
+{
+	if (atomic_load_explicit(&ref->word, memory_order_relaxed) != RUNDOWN_ACTIVE)
+		teardown_misuse("rundown", "rundown_completed before rundown_wait_for_release "
+			       "returned");
+	/* The word already says "run down, no holders": nothing to store (NT clears its wait block). */
+}
+
+void rundown_reinit(struct rundown_ref *ref)
+{
+	uint32_t run_down = RUNDOWN_ACTIVE;
+
+	/*
+	 * release: the caller published the new object before this; an acquire that succeeds reads
+	 * our 0 (or a later value in the release sequence) and sees it. The exchange also refuses a
+	 * ref that was not run down, where clearing the word would lose holders.
+	 */
+	if (!atomic_compare_exchange_strong_explicit(&ref->word, &run_down, 0, memory_order_release,
+						     memory_order_relaxed))
+		teardown_misuse("rundown", "rundown_reinit on a ref that was not run down "
+			       "(rundown_wait_for_release must return first)");
+	SCENARIO_NOTE("rundown_reinit: protection can be acquired again");
+}
