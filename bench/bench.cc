@@ -54,29 +54,29 @@ void (*HookSlot(bench_hook_fn *fn))(const benchmark::State &) {
 }
 
 // Pinning: thread k of an n-thread run goes to the k-th CPU this process may use, if n fits.
-thread_local cpu_set_t saved_affinity;
-thread_local bool pinned;
+// "May use" is the set the process started with, read once in bench_main(): a benchmark that
+// pins its own thread and forgets to restore it must not shrink the set for every later run
+// (it did: later 2-thread runs then shared one CPU and measured exactly twice the 1-thread cost).
+cpu_set_t process_cpus;
+bool process_cpus_known;
 
 void Pin(const benchmark::State &st) {
-  cpu_set_t allowed;
-  if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0) return;
-  if (st.threads() > CPU_COUNT(&allowed)) return;
+  if (!process_cpus_known || st.threads() > CPU_COUNT(&process_cpus)) return;
   int want = st.thread_index();
   for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
-    if (!CPU_ISSET(cpu, &allowed) || want-- != 0) continue;
+    if (!CPU_ISSET(cpu, &process_cpus) || want-- != 0) continue;
     cpu_set_t one;
     CPU_ZERO(&one);
     CPU_SET(cpu, &one);
-    saved_affinity = allowed;
-    pinned = pthread_setaffinity_np(pthread_self(), sizeof(one), &one) == 0;
+    pthread_setaffinity_np(pthread_self(), sizeof(one), &one);
     return;
   }
 }
 
+// Back to the whole set, whatever the benchmark did to this thread's affinity meanwhile.
 void Unpin() {
-  if (!pinned) return;
-  pthread_setaffinity_np(pthread_self(), sizeof(saved_affinity), &saved_affinity);
-  pinned = false;
+  if (!process_cpus_known) return;
+  pthread_setaffinity_np(pthread_self(), sizeof(process_cpus), &process_cpus);
 }
 
 // Console output plus, at the end, each benchmark's cost per call as each thread sees it and its
@@ -223,6 +223,7 @@ void bench_counter(bench_state *s, const char *name, double value, enum bench_co
 }
 
 int bench_main(int argc, char **argv) {
+  process_cpus_known = sched_getaffinity(0, sizeof(process_cpus), &process_cpus) == 0;
   std::string format = Flag(argc, argv, "format", "console");
   std::string color = Flag(argc, argv, "color", "auto");
   bool want_color = color == "true" || color == "yes" || color == "1" ||

@@ -58,6 +58,7 @@ struct latency_readers {
 	atomic_bool stop;
 	atomic_int running;
 	bool cache_aware;
+	cpu_set_t waiter_saved;	/* the benchmark thread's affinity, restored by readers_stop() */
 };
 
 static struct latency_readers readers;
@@ -102,6 +103,7 @@ static void readers_start(bench_state *s, bool cache_aware)
 	readers.cache_aware = cache_aware;
 	atomic_store(&readers.stop, false);
 	atomic_store(&readers.running, 0);
+	sched_getaffinity(0, sizeof(readers.waiter_saved), &readers.waiter_saved);
 	pin_to(pthread_self(), 0);
 	for (int i = 0; i < readers.n; i++) {
 		pthread_create(&readers.thread[i], NULL, latency_reader, &readers);
@@ -116,6 +118,7 @@ static void readers_stop(void)
 	atomic_store(&readers.stop, true);
 	for (int i = 0; i < readers.n; i++)
 		pthread_join(readers.thread[i], NULL);
+	pthread_setaffinity_np(pthread_self(), sizeof(readers.waiter_saved), &readers.waiter_saved);
 }
 
 static void bm_one_word_wait(bench_state *s)
