@@ -142,6 +142,44 @@ static int usage(const char *argv0)
 	return 2;
 }
 
+/*
+ * From the comparison binary's output, the ratio table only (bench.cc prints it last), split
+ * into the hot path (rows measured at 1 and 2 threads) and the writer side (rows measured at one
+ * thread: grace periods, drains, synchronize).
+ */
+static void print_cost_tables(char *out)
+{
+	char *table = strstr(out, "\nbenchmark ");
+	char *line, *save = NULL, *header;
+	int pass;
+
+	if (!table) {
+		fputs(out, stdout);
+		return;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		char *copy = strdup(table + 1);
+
+		header = strtok_r(copy, "\n", &save);
+		printf("\n%s%s%s\n", bold, pass == 0 ? "Hot path: ns per callback as each thread sees it,"
+			" and ratio to the unprotected load in the same run"
+			: "Writer side: ns per operation, one writer (readers as the name says)", reset);
+		/* The writer side has one column: ns at one thread (a ratio to a load means little). */
+		char *ns1 = strstr(header, "ns @1");
+		int width = pass == 1 && ns1 ? (int)(ns1 - header) + 6 : (int)strlen(header);
+
+		printf("%s%.*s%s\n", dim, width, header, reset);
+		while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+			size_t n = strlen(line);
+			bool one_thread = n > 0 && line[n - 1] == '-';
+
+			if (one_thread == (pass == 1))
+				printf("%.*s\n", width, line);
+		}
+		free(copy);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .rounds = "300" };
@@ -188,18 +226,24 @@ int main(int argc, char **argv)
 	       t.surprises ? ", SURPRISES: " : "", t.surprises ? "see above" : "");
 	if (!o.no_bench) {
 		char filter[128];
-		snprintf(filter, sizeof(filter), "--benchmark_filter=^(baseline|%s)/",
-			 o.pattern ? o.pattern : ".*");
+		/* A pattern's production counterpart runs beside it: liburcu beside rcu, ck beside epoch. */
+		const char *also = !o.pattern ? "" : !strcmp(o.pattern, "rcu") ? "|liburcu"
+					      : !strcmp(o.pattern, "epoch") ? "|ck_epoch" : "";
+		snprintf(filter, sizeof(filter), "--benchmark_filter=^(baseline|%s%s)/",
+			 o.pattern ? o.pattern : ".*", also);
 		char *bench[] = { (char *)o.bench, filter, "--benchmark_min_time=0.1",
 				  "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
 				  NULL };
 		struct subprocess_result res;
 
-		printf("\n%sHot-path cost%s (a short run: ~0.1 s per measurement, 3 repetitions;\n"
-		       "bazel run -c opt //bench:compare for a longer one)\n\n", bold, reset);
-		if (!subprocess_run(bench, NULL, true, &res) || res.exit_code != 0) {
+		printf("\n%sHot-path cost%s (a short run: ~0.1 s per measurement, 3 repetitions, about\n"
+		       "a minute; bazel run //bench:compare for a longer one, with Google Benchmark's "
+		       "own output)\n", bold, reset);
+		if (!subprocess_run(bench, NULL, false, &res) || res.exit_code != 0) {
 			printf("%sbenchmark failed%s\n%s", red, reset, res.err);
 			t.surprises++;
+		} else {
+			print_cost_tables(res.out);
 		}
 		subprocess_result_free(&res);
 	}
