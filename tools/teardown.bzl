@@ -70,7 +70,8 @@ def teardown_unit_test(name, srcs, deps = [], size = "small"):
         srcs = srcs,
         deps = deps + ["//third_party:criterion", "//tests:criterion_main", "//tests:misuse"],
         linkopts = ["-pthread"],
-        tags = ["criterion"],
+        # no-sandbox: Criterion's socket path holds the PID (see .bazelrc).
+        tags = ["criterion", "no-sandbox"],
         size = size,
     )
 
