@@ -2,10 +2,7 @@
 #define _GNU_SOURCE
 #include "patterns/epoch/tepoch.h"
 
-#include <linux/membarrier.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
@@ -24,15 +21,7 @@ bool tepoch_membarrier;
  */
 __attribute__((constructor)) static void tepoch_init_membarrier(void)
 {
-	const char *off = getenv("TEPOCH_NO_MEMBARRIER");
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-
-	if (off && *off && *off != '0')
-		return;
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-		return;
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-		tepoch_membarrier = true;
+	tepoch_membarrier = asym_fence_setup("TEPOCH_NO_MEMBARRIER");
 }
 
 bool tepoch_uses_membarrier(void)
@@ -43,18 +32,7 @@ bool tepoch_uses_membarrier(void)
 /* The advancer's half of every store-load pair: a full barrier in each running reader too. */
 static void tepoch_advancer_fence(void)
 {
-	if (tepoch_membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
-		return;
-	if (tepoch_membarrier)
-		teardown_misuse("epoch", "membarrier failed after registration succeeded");
-	tepoch_smp_mb();
-}
-
-static inline void tepoch_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
+	asym_fence_heavy(tepoch_membarrier, "epoch");
 }
 
 static inline unsigned long epoch_of(unsigned long word)
@@ -246,7 +224,7 @@ static bool tepoch_wait_for(struct tepoch *d, struct tepoch_record *self, unsign
 		if (!may_block && (s.in_old_section || fenced))
 			return false;	/* a reader is in the way: tepoch_poll() does not wait */
 		if (may_block && scans < (s.in_old_section ? TEPOCH_SPIN_SCANS : TEPOCH_IDLE_SCANS)) {
-			tepoch_cpu_relax();	/* busy readers move on to e by themselves */
+			teardown_cpu_relax();	/* busy readers move on to e by themselves */
 			continue;
 		}
 		if (!s.in_old_section) {

@@ -48,6 +48,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "patterns/common/asymmetric_fence.h"
+
 /* A record's word and the domain's section word: epoch, registered bit, nesting depth. */
 #define TEPOCH_NEST_MASK 0xffffUL
 #define TEPOCH_REGISTERED 0x10000UL
@@ -120,38 +122,10 @@ void tepoch_wake_advancer(struct tepoch *d);
 
 extern bool tepoch_membarrier;	/* decided once, before main() */
 
-#if defined(__SANITIZE_THREAD__)
-#define TEPOCH_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TEPOCH_TSAN 1
-#endif
-#endif
-
-/* A full barrier, for the advancer and for the no-membarrier fallback. */
-static inline void tepoch_smp_mb(void)
-{
-#ifdef TEPOCH_TSAN
-	/*
-	 * GCC refuses atomic_thread_fence under -fsanitize=thread. TSan needs none (its edges are
-	 * the release/acquire pairs on the words); the hardware's store-load order comes from a
-	 * seq_cst read-modify-write of a private word, a locked instruction.
-	 */
-	static _Thread_local _Atomic int tepoch_fence_word;
-
-	atomic_fetch_add_explicit(&tepoch_fence_word, 0, memory_order_seq_cst);
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
-
 /* The reader's half of the store-load pairs with the advancer's membarrier (or fence). */
 static inline void tepoch_reader_fence(void)
 {
-	if (__builtin_expect(tepoch_membarrier, 1))
-		atomic_signal_fence(memory_order_seq_cst);	/* compiler only: membarrier does the rest */
-	else
-		tepoch_smp_mb();
+	asym_fence_light(tepoch_membarrier);
 }
 
 /* quote: enter */

@@ -2,11 +2,8 @@
 #define _GNU_SOURCE
 #include "patterns/rcu/trcu.h"
 
-#include <linux/membarrier.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
@@ -29,16 +26,7 @@ static struct trcu_reader *trcu_registry;
  */
 __attribute__((constructor)) static void trcu_init(void)
 {
-	const char *off = getenv("TRCU_NO_MEMBARRIER");
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-
-	if (off && *off && *off != '0')
-		return;
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-		return;
-	/* A process must register before it may use the private expedited command. */
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-		trcu_state.membarrier = true;
+	trcu_state.membarrier = asym_fence_setup("TRCU_NO_MEMBARRIER");
 }
 
 bool trcu_uses_membarrier(void)
@@ -49,11 +37,7 @@ bool trcu_uses_membarrier(void)
 /* The writer's half of both store-load pairs in trcu.h: a full barrier in every reader too. */
 static void trcu_writer_fence(void)
 {
-	if (trcu_state.membarrier && syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
-		return;
-	if (trcu_state.membarrier)
-		teardown_misuse("rcu", "membarrier failed after registration succeeded");
-	trcu_smp_mb();
+	asym_fence_heavy(trcu_state.membarrier, "rcu");
 }
 
 unsigned long trcu_read_lock_slow(unsigned long w)
@@ -162,7 +146,7 @@ void trcu_synchronize(void)
 	}
 	for (unsigned scans = 0; (n = trcu_readers_blocking()) != 0; scans++) {
 		if (scans < TRCU_SPIN_SCANS) {
-			trcu_cpu_relax();
+			teardown_cpu_relax();
 			continue;
 		}
 		SCENARIO_NOTE("trcu_synchronize: %u reader(s) still in a read-side section; sleeps", n);

@@ -35,6 +35,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "patterns/common/asymmetric_fence.h"
+
 /* Publication, as in the kernel: release on store, acquire (consume, in spirit) on load. */
 #define trcu_assign_pointer(p, v) atomic_store_explicit(&(p), (v), memory_order_release)
 #define trcu_dereference(p) atomic_load_explicit(&(p), memory_order_acquire)
@@ -80,47 +82,10 @@ unsigned long trcu_read_lock_slow(unsigned long word);
 void trcu_read_unlock_misuse(unsigned long word) __attribute__((noreturn));
 void trcu_wake_writer(void);
 
-#if defined(__SANITIZE_THREAD__)
-#define TRCU_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TRCU_TSAN 1
-#endif
-#endif
-
-/* A full barrier (smp_mb), for the slow paths and the no-membarrier fallback. */
-static inline void trcu_smp_mb(void)
-{
-#ifdef TRCU_TSAN
-	/*
-	 * GCC refuses atomic_thread_fence under -fsanitize=thread, whose runtime does not model
-	 * fences. It needs none here (its edges are the release/acquire pairs on the words); the
-	 * hardware still needs the store-load order, which a seq_cst RMW gives (TSan runs every
-	 * atomic RMW as a locked, fully ordered instruction).
-	 */
-	static _Thread_local _Atomic int trcu_fence_word;
-
-	atomic_fetch_add_explicit(&trcu_fence_word, 0, memory_order_seq_cst);
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
-
 /* The reader's half of the store-load pairing with the writer's membarrier (or fence). */
 static inline void trcu_reader_fence(void)
 {
-	if (__builtin_expect(trcu_state.membarrier, 1))
-		atomic_signal_fence(memory_order_seq_cst);	/* compiler only: membarrier does the rest */
-	else
-		trcu_smp_mb();
-}
-
-/* A writer's bounded spin between scans, before it sleeps. */
-static inline void trcu_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
+	asym_fence_light(trcu_state.membarrier);
 }
 
 /* quote: read_lock */

@@ -36,7 +36,7 @@ static void trcu_qsbr_store_word(unsigned long v)
 	 * words), and our word, then our next loads of RCU pointers (writer: counter, then words).
 	 */
 	atomic_store_explicit(&trcu_qsbr_self.ctr, v, memory_order_release);
-	trcu_smp_mb();
+	teardown_smp_mb();
 	if (atomic_load_explicit(&trcu_qsbr.writer_waiting, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&trcu_qsbr.writer_waiting, 0, memory_order_relaxed))
 		futex_wake_all(&trcu_qsbr.writer_waiting);
@@ -76,7 +76,7 @@ void trcu_qsbr_register_thread(void)
 	atomic_store_explicit(&trcu_qsbr_self.registered, 1, memory_order_relaxed);
 	/* Online, at the current counter: a grace period in progress bumped it under this lock. */
 	atomic_store_explicit(&trcu_qsbr_self.ctr, atomic_load(&trcu_qsbr.ctr), memory_order_relaxed);
-	trcu_smp_mb();
+	teardown_smp_mb();
 	pthread_mutex_unlock(&trcu_qsbr.lock);
 }
 
@@ -127,17 +127,17 @@ void trcu_qsbr_synchronize(void)
 	pthread_mutex_lock(&trcu_qsbr.lock);
 	/* The caller's unpublish, then the bump (release), then the scan (the fence). */
 	gp = atomic_fetch_add_explicit(&trcu_qsbr.ctr, 1, memory_order_release) + 1;
-	trcu_smp_mb();
+	teardown_smp_mb();
 	for (unsigned scans = 0; (n = trcu_qsbr_readers_blocking(gp)) != 0; scans++) {
 		if (scans < TRCU_QSBR_SPIN_SCANS) {
-			trcu_cpu_relax();
+			teardown_cpu_relax();
 			continue;
 		}
 		SCENARIO_NOTE("trcu_qsbr_synchronize: %u reader(s) yet to pass a quiescent state; "
 			      "sleeps", n);
 		SCENARIO_TEARDOWN_BLOCKS();
 		atomic_store_explicit(&trcu_qsbr.writer_waiting, 1, memory_order_relaxed);
-		trcu_smp_mb();	/* the flag, then the words */
+		teardown_smp_mb();	/* the flag, then the words */
 		if (trcu_qsbr_readers_blocking(gp)) {
 			pthread_mutex_unlock(&trcu_qsbr.lock);
 			futex_wait_while(&trcu_qsbr.writer_waiting, 1);

@@ -2,28 +2,18 @@
 #define _GNU_SOURCE
 #include "patterns/rundown/rundown_ca.h"
 
-#include <linux/membarrier.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 
 _Thread_local unsigned rundown_ca_self;
 bool rundown_ca_membarrier;
-static _Atomic uint64_t rundown_ca_slots;
+static _Atomic uint64_t rundown_ca_slots;	/* bit i: shard i belongs to a registered thread */
 
 /* Scans of the shards (about 30 ns each) a waiter makes before it sleeps. */
 #define RUNDOWN_CA_SPIN_SCANS 100
-
-static inline void rundown_ca_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
-}	/* bit i: shard i belongs to a registered thread */
 
 /*
  * Decided before main(), before any reader exists: a reader that skipped its fence because it
@@ -31,13 +21,7 @@ static inline void rundown_ca_cpu_relax(void)
  */
 __attribute__((constructor)) static void rundown_ca_init(void)
 {
-	const char *off = getenv("RUNDOWN_CA_NO_MEMBARRIER");
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-
-	if ((off && *off && *off != '0') || cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-		return;
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-		rundown_ca_membarrier = true;
+	rundown_ca_membarrier = asym_fence_setup("RUNDOWN_CA_NO_MEMBARRIER");
 }
 
 bool rundown_ca_uses_membarrier(void)
@@ -48,12 +32,7 @@ bool rundown_ca_uses_membarrier(void)
 /* The writer's half of both store-load pairs: a full barrier in every thread of the process. */
 static void rundown_ca_writer_fence(void)
 {
-	if (rundown_ca_membarrier) {
-		if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-			teardown_misuse("rundown", "membarrier failed after registration succeeded");
-		return;
-	}
-	rundown_ca_smp_mb();
+	asym_fence_heavy(rundown_ca_membarrier, "rundown");
 }
 
 struct rundown_ca *rundown_ca_new(void)
@@ -179,7 +158,7 @@ void rundown_ca_wait_for_release(struct rundown_ca *ca)
 	/* Holders' sections are short: rescan a while before paying a second membarrier and a sleep. */
 	for (unsigned scans = 0; (holders = rundown_ca_holders(ca)) != 0 &&
 	     scans < RUNDOWN_CA_SPIN_SCANS; scans++)
-		rundown_ca_cpu_relax();
+		teardown_cpu_relax();
 	while ((holders = rundown_ca_holders(ca)) != 0) {
 		SCENARIO_NOTE("rundown_ca_wait: %u holder(s) in the shards", holders);
 		SCENARIO_TEARDOWN_BLOCKS();

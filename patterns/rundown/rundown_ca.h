@@ -35,6 +35,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "patterns/common/asymmetric_fence.h"
 #include "scenario/hooks.h"
 
 #define RUNDOWN_CA_MAX_THREADS 64
@@ -75,34 +76,10 @@ void rundown_ca_acquire_nested(struct rundown_ca_shard *s);
 void rundown_ca_release_other(struct rundown_ca *ca, struct rundown_ca_shard *s);
 void rundown_ca_wake_waiter(struct rundown_ca *ca);
 
-#if defined(__SANITIZE_THREAD__)
-#define RUNDOWN_CA_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define RUNDOWN_CA_TSAN 1
-#endif
-#endif
-
-/* A full barrier, for the fallback without membarrier. */
-static inline void rundown_ca_smp_mb(void)
-{
-#ifdef RUNDOWN_CA_TSAN
-	/* GCC rejects atomic_thread_fence under TSan; a seq_cst RMW is the same barrier on x86. */
-	static _Thread_local _Atomic uint32_t rundown_ca_fence_word;
-
-	atomic_fetch_add_explicit(&rundown_ca_fence_word, 0, memory_order_seq_cst);
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
-
 /* The reader's half of the store-load pairs: the compiler's order only, if membarrier works. */
 static inline void rundown_ca_reader_fence(void)
 {
-	if (__builtin_expect(rundown_ca_membarrier, 1))
-		atomic_signal_fence(memory_order_seq_cst);
-	else
-		rundown_ca_smp_mb();
+	asym_fence_light(rundown_ca_membarrier);
 }
 
 static inline struct rundown_ca_shard *rundown_ca_my_shard(struct rundown_ca *ca)

@@ -2,10 +2,7 @@
 #define _GNU_SOURCE
 #include "patterns/rwlock/drwlock.h"
 
-#include <linux/membarrier.h>
 #include <stdlib.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
@@ -30,16 +27,7 @@ static uintptr_t drwlock_thread_tag(void)
  */
 __attribute__((constructor)) static void drwlock_init_membarrier(void)
 {
-	const char *off = getenv("DRWLOCK_NO_MEMBARRIER");
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-
-	if (off && *off && *off != '0')
-		return;
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
-		return;
-	/* A process must register before it may use the private expedited command. */
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-		drwlock_membarrier = true;
+	drwlock_membarrier = asym_fence_setup("DRWLOCK_NO_MEMBARRIER");
 }
 
 bool drwlock_uses_membarrier(void)
@@ -50,19 +38,7 @@ bool drwlock_uses_membarrier(void)
 /* The writer's half of both store-load pairs in drwlock.h: a full barrier in every reader too. */
 static void drwlock_writer_fence(void)
 {
-	if (drwlock_membarrier &&
-	    syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
-		return;
-	if (drwlock_membarrier)
-		teardown_misuse("rwlock", "membarrier failed after registration succeeded");
-	drwlock_smp_mb();
-}
-
-static inline void drwlock_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
+	asym_fence_heavy(drwlock_membarrier, "rwlock");
 }
 
 void drwlock_init(struct drwlock *l)
@@ -152,7 +128,7 @@ void drwlock_read_lock_other(struct drwlock *l, struct drwlock_reader *r)
 	if (state != (DRWLOCK_IDLE | DRWLOCK_FENCED) || r->lock != l)
 		drwlock_read_misuse(l, r, state, true);
 	atomic_store_explicit(&r->state, state | DRWLOCK_READING, memory_order_relaxed);
-	drwlock_smp_mb();	/* no membarrier: the reader pays the store-load fence itself */
+	teardown_smp_mb();	/* no membarrier: the reader pays the store-load fence itself */
 	/* Acquire: as on the fast path. */
 	if (atomic_load_explicit(&l->writer, memory_order_acquire) != DRWLOCK_WRITER_NONE)
 		drwlock_read_lock_slow(l, r);
@@ -167,7 +143,7 @@ void drwlock_read_unlock_other(struct drwlock *l, struct drwlock_reader *r)
 		drwlock_read_misuse(l, r, state, false);
 	/* Release: as on the fast path; then the fence the writer's membarrier would have been. */
 	atomic_store_explicit(&r->state, state & ~DRWLOCK_READING, memory_order_release);
-	drwlock_smp_mb();
+	teardown_smp_mb();
 	if (atomic_load_explicit(&l->writer, memory_order_relaxed) != DRWLOCK_WRITER_NONE)
 		drwlock_wake_writer(r);
 }
@@ -202,7 +178,7 @@ void drwlock_read_lock_slow(struct drwlock *l, struct drwlock_reader *r)
 		}
 		/* Try again, as on the fast path; the slow path can afford a real fence. */
 		atomic_store_explicit(&r->state, idle | DRWLOCK_READING, memory_order_relaxed);
-		drwlock_smp_mb();
+		teardown_smp_mb();
 		/* Acquire: pairs with write_unlock's release; its section happens before ours. */
 	} while (atomic_load_explicit(&l->writer, memory_order_acquire) != DRWLOCK_WRITER_NONE);
 }
@@ -221,7 +197,7 @@ static void drwlock_wait_for_reader(struct drwlock_reader *r)
 			teardown_misuse("rwlock", "drwlock_write_lock inside a read section of the "
 				       "same thread (it would wait for itself forever)");
 		if (spins++ < DRWLOCK_SPINS) {
-			drwlock_cpu_relax();
+			teardown_cpu_relax();
 			continue;
 		}
 		SCENARIO_NOTE("drwlock: a reader is inside its read section; sleeps on its slot");

@@ -43,6 +43,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "patterns/common/asymmetric_fence.h"
+
 #define DRWLOCK_CACHE_LINE 64
 
 /*
@@ -107,31 +109,6 @@ void drwlock_wake_writer(struct drwlock_reader *r);
 
 /* Decided before main() (drwlock.c); each slot copies it (as FENCED) when it registers. */
 extern bool drwlock_membarrier;
-
-#if defined(__SANITIZE_THREAD__)
-#define DRWLOCK_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define DRWLOCK_TSAN 1
-#endif
-#endif
-
-/* A full barrier, for the slow paths and the no-membarrier fallback. */
-static inline void drwlock_smp_mb(void)
-{
-#ifdef DRWLOCK_TSAN
-	/*
-	 * GCC refuses atomic_thread_fence under -fsanitize=thread, whose runtime does not model
-	 * fences. TSan needs none (its edges are the release/acquire pairs on the slot and the
-	 * flag); the hardware still needs the store-load order, which a seq_cst RMW gives.
-	 */
-	static _Thread_local _Atomic int drwlock_fence_word;
-
-	atomic_fetch_add_explicit(&drwlock_fence_word, 0, memory_order_seq_cst);
-#else
-	atomic_thread_fence(memory_order_seq_cst);
-#endif
-}
 
 /* quote: read_lock */
 static inline void drwlock_read_lock(struct drwlock *l, struct drwlock_reader *r)

@@ -1,0 +1,83 @@
+/*
+ * The asymmetric fence that drwlock, the cache-aware rundown, trcu and tepoch share.
+ *
+ * Each of those patterns has a store-buffering pair: the reader stores (its slot, shard or
+ * word) and then loads what the writer stored; the writer stores and then loads every reader's
+ * word. Both sides need a full barrier between their store and their load. The reader runs a
+ * billion times for each time the writer runs, so the writer pays for both:
+ * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED) makes every running thread of the process execute
+ * a full barrier before it returns (a thread that is not running passed one when it was switched
+ * out), and the reader's side shrinks to a compiler barrier. Linux percpu_ref, liburcu's
+ * urcu-memb and Windows' cache-aware rundown make the same trade.
+ *
+ *	reader:  asym_fence_light(uses)            writer:  asym_fence_heavy(uses, "pattern")
+ *
+ * `uses` is the pattern's own flag, decided once before main() by asym_fence_setup(), before
+ * any reader exists: a reader that skipped its fence while the writer relied on the reader's
+ * fence (or the reverse) would be a real bug. Without membarrier (an old kernel, seccomp, or
+ * the pattern's environment variable set to 1) both sides execute a full fence.
+ *
+ * ThreadSanitizer models neither fences nor membarrier; the patterns put their happens-before
+ * edges on the variables themselves (release stores, acquire loads), so TSan needs no
+ * annotation here. teardown_smp_mb() is the full barrier for the fallback and the slow paths.
+ */
+#ifndef TEARDOWN_PATTERNS_COMMON_ASYMMETRIC_FENCE_H
+#define TEARDOWN_PATTERNS_COMMON_ASYMMETRIC_FENCE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#if defined(__SANITIZE_THREAD__)
+#define TEARDOWN_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEARDOWN_TSAN 1
+#endif
+#endif
+
+/* A full barrier (smp_mb). */
+static inline void teardown_smp_mb(void)
+{
+#ifdef TEARDOWN_TSAN
+	/*
+	 * GCC refuses atomic_thread_fence under -fsanitize=thread, whose runtime does not model
+	 * fences. TSan needs none (see above); the hardware still needs the store-load order,
+	 * which a seq_cst read-modify-write gives (a locked instruction on x86).
+	 */
+	static _Thread_local _Atomic int teardown_fence_word;
+
+	atomic_fetch_add_explicit(&teardown_fence_word, 0, memory_order_seq_cst);
+#else
+	atomic_thread_fence(memory_order_seq_cst);
+#endif
+}
+
+/* The reader's half: the compiler's order only when the writer uses membarrier. */
+static inline void asym_fence_light(bool uses_membarrier)
+{
+	if (__builtin_expect(uses_membarrier, 1))
+		atomic_signal_fence(memory_order_seq_cst);
+	else
+		teardown_smp_mb();
+}
+
+/* A spinning waiter's pause between two looks. */
+static inline void teardown_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
+/*
+ * Registers the process for MEMBARRIER_CMD_PRIVATE_EXPEDITED if the kernel offers it and the
+ * environment variable `disable_env` is not set to something other than 0. Returns whether the
+ * pattern may rely on membarrier. Call it from a constructor.
+ */
+bool asym_fence_setup(const char *disable_env);
+
+/* The writer's half: membarrier if `uses_membarrier`, else a full fence. Aborts (as `pattern`'s
+ * misuse) if membarrier fails after asym_fence_setup() said it could be used. */
+void asym_fence_heavy(bool uses_membarrier, const char *pattern);
+
+#endif
