@@ -43,15 +43,15 @@ static void bm_ck_begin_end(bench_state *s)
 	SCENARIO_BENCH_LOOP(s, rec, CK_BENCH_ENTER, CK_BENCH_EXIT);
 }
 
-static struct epoch_bench_reader reader;
+static struct bench_reader reader;
 
 static void *reader_loop(void *arg)
 {
-	struct epoch_bench_reader *r = arg;
+	struct bench_reader *r = arg;
 	ck_epoch_record_t *rec = &ck_records[2];
 
-	atomic_store(&r->running, true);
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+	bench_reader_running(r);
+	while (!bench_reader_should_stop(r)) {
 		struct device *dev = CK_BENCH_ENTER(rec);
 
 		bench_sink(dev->state);
@@ -62,10 +62,10 @@ static void *reader_loop(void *arg)
 
 static void bm_ck_synchronize(bench_state *s)
 {
-	epoch_bench_reader_start(&reader, reader_loop);
+	bench_reader_start(&reader, reader_loop, NULL);
 	BENCH_LOOP(s)
 		ck_epoch_synchronize(&ck_records[0]);
-	epoch_bench_reader_stop(&reader);
+	bench_reader_stop(&reader);
 }
 
 BENCH_REGISTRATION(ck_epoch_bench_register)

@@ -36,16 +36,16 @@ static void bm_tepoch_enter_exit(bench_state *s)
 	tepoch_unregister(rec);
 }
 
-static struct epoch_bench_reader reader;
+static struct bench_reader reader;
 
 static void *reader_loop(void *arg)
 {
-	struct epoch_bench_reader *r = arg;
+	struct bench_reader *r = arg;
 	struct tepoch_record *rec = &bench_records[2];
 
 	tepoch_register(&bench_domain, rec);
-	atomic_store(&r->running, true);
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+	bench_reader_running(r);
+	while (!bench_reader_should_stop(r)) {
 		struct device *dev = TEPOCH_BENCH_ENTER(rec);
 
 		bench_sink(dev->state);
@@ -62,10 +62,10 @@ static void synchronize_with_reader(bench_state *s, bool idle_record)
 	tepoch_register(&bench_domain, rec);
 	if (idle_record)	/* registered, never entering: settled by a membarrier each step */
 		tepoch_register(&bench_domain, &bench_records[3]);
-	epoch_bench_reader_start(&reader, reader_loop);
+	bench_reader_start(&reader, reader_loop, NULL);
 	BENCH_LOOP(s)
 		tepoch_synchronize(rec);
-	epoch_bench_reader_stop(&reader);
+	bench_reader_stop(&reader);
 	if (idle_record)
 		tepoch_unregister(&bench_records[3]);
 	tepoch_unregister(rec);

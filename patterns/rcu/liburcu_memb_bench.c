@@ -28,15 +28,15 @@ static void bm_read(bench_state *s)
 	urcu_memb_unregister_thread();
 }
 
-static struct trcu_bench_reader reader;
+static struct bench_reader reader;
 
 static void *memb_reader(void *arg)
 {
-	struct trcu_bench_reader *r = arg;
+	struct bench_reader *r = arg;
 
 	urcu_memb_register_thread();
-	atomic_store(&r->running, true);
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+	bench_reader_running(r);
+	while (!bench_reader_should_stop(r)) {
 		struct device *dev = MEMB_ENTER(&memb_slot);
 
 		bench_sink(dev->state);
@@ -48,10 +48,10 @@ static void *memb_reader(void *arg)
 
 static void bm_synchronize(bench_state *s)
 {
-	trcu_bench_reader_start(&reader, memb_reader);
+	bench_reader_start(&reader, memb_reader, NULL);
 	BENCH_LOOP(s)
 		urcu_memb_synchronize_rcu();
-	trcu_bench_reader_stop(&reader);
+	bench_reader_stop(&reader);
 }
 
 BENCH_REGISTRATION(liburcu_memb_bench_register)

@@ -28,15 +28,15 @@ static void bm_read(bench_state *s)
 	urcu_qsbr_unregister_thread();
 }
 
-static struct trcu_bench_reader reader;
+static struct bench_reader reader;
 
 static void *qsbr_reader(void *arg)
 {
-	struct trcu_bench_reader *r = arg;
+	struct bench_reader *r = arg;
 
 	urcu_qsbr_register_thread();
-	atomic_store(&r->running, true);
-	for (unsigned i = 1; !atomic_load_explicit(&r->stop, memory_order_relaxed); i++) {
+	bench_reader_running(r);
+	for (unsigned i = 1; !bench_reader_should_stop(r); i++) {
 		struct device *dev = QSBR_ENTER(&qsbr_slot);
 
 		bench_sink(dev->state);
@@ -50,10 +50,10 @@ static void *qsbr_reader(void *arg)
 
 static void bm_synchronize(bench_state *s)
 {
-	trcu_bench_reader_start(&reader, qsbr_reader);
+	bench_reader_start(&reader, qsbr_reader, NULL);
 	BENCH_LOOP(s)
 		urcu_qsbr_synchronize_rcu();
-	trcu_bench_reader_stop(&reader);
+	bench_reader_stop(&reader);
 }
 
 BENCH_REGISTRATION(liburcu_qsbr_bench_register)

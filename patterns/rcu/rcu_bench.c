@@ -39,15 +39,15 @@ static void bm_qsbr_read(bench_state *s)
 	trcu_qsbr_unregister_thread();
 }
 
-static struct trcu_bench_reader reader;
+static struct bench_reader reader;
 
 static void *memb_reader(void *arg)
 {
-	struct trcu_bench_reader *r = arg;
+	struct bench_reader *r = arg;
 
 	trcu_register_thread();
-	atomic_store(&r->running, true);
-	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
+	bench_reader_running(r);
+	while (!bench_reader_should_stop(r)) {
 		struct device *dev = TRCU_MEMB_ENTER(&trcu_bench_slot);
 
 		bench_sink(dev->state);
@@ -59,11 +59,11 @@ static void *memb_reader(void *arg)
 
 static void *qsbr_reader(void *arg)
 {
-	struct trcu_bench_reader *r = arg;
+	struct bench_reader *r = arg;
 
 	trcu_qsbr_register_thread();
-	atomic_store(&r->running, true);
-	for (unsigned i = 1; !atomic_load_explicit(&r->stop, memory_order_relaxed); i++) {
+	bench_reader_running(r);
+	for (unsigned i = 1; !bench_reader_should_stop(r); i++) {
 		struct device *dev = TRCU_QSBR_ENTER(&trcu_bench_slot);
 
 		bench_sink(dev->state);
@@ -77,19 +77,19 @@ static void *qsbr_reader(void *arg)
 
 static void bm_synchronize(bench_state *s)
 {
-	trcu_bench_reader_start(&reader, memb_reader);
+	bench_reader_start(&reader, memb_reader, NULL);
 	BENCH_LOOP(s)
 		trcu_synchronize();
-	trcu_bench_reader_stop(&reader);
+	bench_reader_stop(&reader);
 	bench_counter(s, "membarrier", trcu_uses_membarrier(), BENCH_COUNTER_PLAIN);
 }
 
 static void bm_qsbr_synchronize(bench_state *s)
 {
-	trcu_bench_reader_start(&reader, qsbr_reader);
+	bench_reader_start(&reader, qsbr_reader, NULL);
 	BENCH_LOOP(s)
 		trcu_qsbr_synchronize();
-	trcu_bench_reader_stop(&reader);
+	bench_reader_stop(&reader);
 }
 
 static bench *published(bench *b)

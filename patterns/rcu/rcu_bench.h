@@ -6,47 +6,16 @@
 #ifndef TEARDOWN_PATTERNS_RCU_RCU_BENCH_H
 #define TEARDOWN_PATTERNS_RCU_RCU_BENCH_H
 
-#define _GNU_SOURCE
-#include <pthread.h>
-#include <sched.h>
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE	/* pthread_setaffinity_np, in bench/reader_thread.h */
+#endif
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "bench/reader_thread.h"
 #include "bench/scenario_bench.h"
 
 /* A reader thread QSBR flavours let report a quiescent state every this many sections. */
 #define TRCU_BENCH_QS_EVERY 1024
-
-struct trcu_bench_reader {
-	pthread_t thread;
-	atomic_bool running, stop;
-	cpu_set_t writer_saved;
-};
-
-/* Pins the benchmark thread to CPU 0 and starts fn (which must set running) on CPU 1. */
-static inline void trcu_bench_reader_start(struct trcu_bench_reader *r, void *(*fn)(void *))
-{
-	cpu_set_t cpu;
-
-	atomic_store(&r->running, false);
-	atomic_store(&r->stop, false);
-	sched_getaffinity(0, sizeof(r->writer_saved), &r->writer_saved);
-	CPU_ZERO(&cpu);
-	CPU_SET(0, &cpu);
-	pthread_setaffinity_np(pthread_self(), sizeof(cpu), &cpu);
-	pthread_create(&r->thread, NULL, fn, r);
-	CPU_ZERO(&cpu);
-	CPU_SET(1, &cpu);
-	pthread_setaffinity_np(r->thread, sizeof(cpu), &cpu);
-	while (!atomic_load(&r->running))
-		sched_yield();
-}
-
-static inline void trcu_bench_reader_stop(struct trcu_bench_reader *r)
-{
-	atomic_store(&r->stop, true);
-	pthread_join(r->thread, NULL);
-	pthread_setaffinity_np(pthread_self(), sizeof(r->writer_saved), &r->writer_saved);
-}
 
 #endif

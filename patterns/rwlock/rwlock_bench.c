@@ -9,6 +9,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "bench/reader_thread.h"
 #include "bench/scenario_bench.h"
 #include "patterns/rwlock/ifnet.h"
 
@@ -53,23 +54,18 @@ static void bm_distributed(bench_state *s)
 /* end quote: bench_dist */
 
 /* The writer's side: a reader thread pinned to CPU 1 keeps taking the read lock. */
-struct hammer {
-	pthread_t thread;
-	atomic_bool running, stop;
-	bool dist;
-};
-
 static void *hammer_reader(void *arg)
 {
-	struct hammer *h = arg;
+	struct bench_reader *r = arg;
+	bool dist = r->ctx != NULL;	/* the distributed lock, or pthread_rwlock */
 	struct drwlock_reader self = { 0 };
 	struct device *dev;
 
-	if (h->dist)
+	if (dist)
 		drwlock_reader_register(&bench_ifp->dist, &self);
-	atomic_store(&h->running, true);
-	while (!atomic_load_explicit(&h->stop, memory_order_relaxed)) {
-		if (h->dist) {
+	bench_reader_running(r);
+	while (!bench_reader_should_stop(r)) {
+		if (dist) {
 			if ((dev = rwlock_ifnet_enter_dist(bench_ifp, &self))) {
 				bench_sink(dev->state);
 				rwlock_ifnet_exit_dist(bench_ifp, &self);
@@ -79,61 +75,35 @@ static void *hammer_reader(void *arg)
 			rwlock_ifnet_exit_rwlock(bench_ifp, dev);
 		}
 	}
-	if (h->dist)
+	if (dist)
 		drwlock_reader_unregister(&bench_ifp->dist, &self);
 	return NULL;
 }
 
-static void hammer_start(struct hammer *h, bool dist, cpu_set_t *saved)
-{
-	cpu_set_t cpu;
-
-	*h = (struct hammer){ .dist = dist };
-	sched_getaffinity(0, sizeof(*saved), saved);
-	CPU_ZERO(&cpu);
-	CPU_SET(0, &cpu);
-	pthread_setaffinity_np(pthread_self(), sizeof(cpu), &cpu);
-	pthread_create(&h->thread, NULL, hammer_reader, h);
-	CPU_ZERO(&cpu);
-	CPU_SET(1, &cpu);
-	pthread_setaffinity_np(h->thread, sizeof(cpu), &cpu);
-	while (!atomic_load(&h->running))
-		sched_yield();
-}
-
-static void hammer_stop(struct hammer *h, cpu_set_t *saved)
-{
-	atomic_store(&h->stop, true);
-	pthread_join(h->thread, NULL);
-	pthread_setaffinity_np(pthread_self(), sizeof(*saved), saved);
-}
-
 static void bm_write_pthread_rwlock(bench_state *s)
 {
-	struct hammer h;
-	cpu_set_t saved;
+	struct bench_reader h;
 
-	hammer_start(&h, false, &saved);
+	bench_reader_start(&h, hammer_reader, NULL);
 	BENCH_LOOP(s)
 	{
 		pthread_rwlock_wrlock(&bench_ifp->rwlock);
 		pthread_rwlock_unlock(&bench_ifp->rwlock);
 	}
-	hammer_stop(&h, &saved);
+	bench_reader_stop(&h);
 }
 
 static void bm_write_distributed(bench_state *s)
 {
-	struct hammer h;
-	cpu_set_t saved;
+	struct bench_reader h;
 
-	hammer_start(&h, true, &saved);
+	bench_reader_start(&h, hammer_reader, &bench_ifp->dist);
 	BENCH_LOOP(s)
 	{
 		drwlock_write_lock(&bench_ifp->dist);
 		drwlock_write_unlock(&bench_ifp->dist);
 	}
-	hammer_stop(&h, &saved);
+	bench_reader_stop(&h);
 }
 
 static bench *ifnet(bench *b)
