@@ -142,46 +142,55 @@ static int usage(const char *argv0)
 	return 2;
 }
 
+/* A row measured at one thread only (grace periods, drains): its 2-thread columns are "-". */
+static bool writer_side_row(const char *line)
+{
+	size_t n = strlen(line);
+
+	return n > 0 && line[n - 1] == '-';
+}
+
+/*
+ * Prints the rows of the ratio table that are (or are not) writer-side rows, under a title,
+ * or nothing if there are none. The writer side keeps one column, ns at one thread: a ratio
+ * to a load means little there.
+ */
+static void print_cost_table(const char *table, bool writer_side, const char *title)
+{
+	char *copy = strdup(table), *save = NULL, *line;
+	char *header = strtok_r(copy, "\n", &save);
+	char *ns1 = header ? strstr(header, "ns @1") : NULL;
+	int width = writer_side && ns1 ? (int)(ns1 - header) + 6 : header ? (int)strlen(header) : 0;
+	bool titled = false;
+
+	while (header && (line = strtok_r(NULL, "\n", &save)) != NULL) {
+		if (writer_side_row(line) != writer_side)
+			continue;
+		if (!titled) {
+			printf("\n%s%s%s\n%s%.*s%s\n", bold, title, reset, dim, width, header, reset);
+			titled = true;
+		}
+		printf("%.*s\n", width, line);
+	}
+	free(copy);
+}
+
 /*
  * From the comparison binary's output, the ratio table only (bench.cc prints it last), split
- * into the hot path (rows measured at 1 and 2 threads) and the writer side (rows measured at one
- * thread: grace periods, drains, synchronize).
+ * into the hot path (rows measured at 1 and 2 threads) and the writer side.
  */
-static void print_cost_tables(char *out)
+static void print_cost_tables(const char *out)
 {
-	char *table = strstr(out, "\nbenchmark ");
-	char *line, *save = NULL, *header;
-	int pass;
+	const char *table = strstr(out, "\nbenchmark ");
 
 	if (!table) {
 		fputs(out, stdout);
 		return;
 	}
-	for (pass = 0; pass < 2; pass++) {
-		char *copy = strdup(table + 1);
-
-		header = strtok_r(copy, "\n", &save);
-		if (pass == 1 && !strstr(table, "-\n") && table[strlen(table) - 1] != '-') {
-			free(copy);
-			break;	/* no writer-side rows for this pattern */
-		}
-		printf("\n%s%s%s\n", bold, pass == 0 ? "Hot path: ns per callback as each thread sees it,"
-			" and ratio to the unprotected load in the same run"
-			: "Writer side: ns per operation, one writer (readers as the name says)", reset);
-		/* The writer side has one column: ns at one thread (a ratio to a load means little). */
-		char *ns1 = strstr(header, "ns @1");
-		int width = pass == 1 && ns1 ? (int)(ns1 - header) + 6 : (int)strlen(header);
-
-		printf("%s%.*s%s\n", dim, width, header, reset);
-		while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
-			size_t n = strlen(line);
-			bool one_thread = n > 0 && line[n - 1] == '-';
-
-			if (one_thread == (pass == 1))
-				printf("%.*s\n", width, line);
-		}
-		free(copy);
-	}
+	print_cost_table(table + 1, false, "Hot path: ns per callback as each thread sees it, and "
+			 "ratio to the unprotected load in the same run");
+	print_cost_table(table + 1, true, "Writer side: ns per operation, one writer (readers as "
+			 "the name says)");
 }
 
 int main(int argc, char **argv)
