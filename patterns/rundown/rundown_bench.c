@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "bench/reader_thread.h"
 #include "bench/scenario_bench.h"
 #include "patterns/rundown/lagg.h"
 
@@ -63,14 +64,12 @@ struct latency_readers {
 
 static struct latency_readers readers;
 
+/* With more readers than CPUs, they share: CPU numbers wrap. */
 static void pin_to(pthread_t t, int cpu)
 {
-	cpu_set_t set;
 	int ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	CPU_ZERO(&set);
-	CPU_SET(cpu % (ncpu > 0 ? ncpu : 1), &set);
-	pthread_setaffinity_np(t, sizeof(set), &set);
+	bench_reader_pin(t, cpu % (ncpu > 0 ? ncpu : 1));
 }
 
 static void *latency_reader(void *arg)
