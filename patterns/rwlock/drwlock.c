@@ -69,6 +69,10 @@ void drwlock_reader_register(struct drwlock *l, struct drwlock_reader *r)
 
 	if (state != DRWLOCK_UNREGISTERED && r->lock)
 		teardown_misuse("rwlock", "drwlock_reader_register: this reader is already registered");
+	/* Zeroed, or left so by unregister; the thread tag does not matter (we set it). */
+	if (state != DRWLOCK_UNREGISTERED || r->lock || r->next)
+		teardown_misuse("rwlock", "drwlock_reader_register: the slot is not zeroed (zero "
+			       "it, or reuse it only after drwlock_reader_unregister)");
 	pthread_mutex_lock(&l->writers);
 	r->lock = l;
 	r->thread = drwlock_thread_tag();
@@ -159,6 +163,10 @@ void drwlock_read_lock_slow(struct drwlock *l, struct drwlock_reader *r)
 	uint32_t idle = atomic_load_explicit(&r->state, memory_order_relaxed) & ~DRWLOCK_READING;
 	uint32_t w;
 
+	/* Relaxed: only this thread ever stores its own tag there (write_lock, write_unlock). */
+	if (atomic_load_explicit(&l->owner, memory_order_relaxed) == drwlock_thread_tag())
+		teardown_misuse("rwlock", "drwlock_read_lock by the thread that holds the write lock "
+			       "(it would wait for itself forever)");
 	do {
 		/* Back off. Release: a writer's acquire scan that sees us not READING may go ahead. */
 		atomic_store_explicit(&r->state, idle, memory_order_release);

@@ -87,12 +87,20 @@ void drwlock_init(struct drwlock *l);
 /* Aborts if readers are still registered or the lock is write-held. */
 void drwlock_destroy(struct drwlock *l);
 
-/* Registers the calling thread's slot r with l; the thread uses r for every read lock of l. */
+/*
+ * Registers the calling thread's slot r with l; the thread uses r for every read lock of l.
+ * r must be zeroed ({ 0 }, calloc) or unregistered: anything else aborts, since a slot in use
+ * and a stale one look alike.
+ */
 void drwlock_reader_register(struct drwlock *l, struct drwlock_reader *r);
 /* Outside any read section. Afterwards r may be freed (or go out of scope). */
 void drwlock_reader_unregister(struct drwlock *l, struct drwlock_reader *r);
 
-/* Blocks until no reader is inside a read section, and keeps new ones out until unlock. */
+/*
+ * Blocks until no reader is inside a read section, and keeps new ones out until unlock. Aborts
+ * if the calling thread's own slot is inside a read section of l (it would wait for itself);
+ * drwlock_read_lock aborts likewise in the thread that holds the write lock.
+ */
 void drwlock_write_lock(struct drwlock *l);
 void drwlock_write_unlock(struct drwlock *l);
 
@@ -113,9 +121,12 @@ extern bool drwlock_membarrier;
 /* quote: read_lock */
 static inline void drwlock_read_lock(struct drwlock *l, struct drwlock_reader *r)
 {
-	/* Relaxed: our own slot; no other thread writes it. Not IDLE: fenced, or misuse. */
-	if (__builtin_expect(atomic_load_explicit(&r->state, memory_order_relaxed) != DRWLOCK_IDLE,
-			     0)) {
+	/*
+	 * Relaxed: our own slot; no other thread writes it. Not IDLE: fenced, or misuse. Not
+	 * registered with l: misuse, caught here too (one more load from the slot's line).
+	 */
+	if (__builtin_expect(atomic_load_explicit(&r->state, memory_order_relaxed) != DRWLOCK_IDLE ||
+			     r->lock != l, 0)) {
 		drwlock_read_lock_other(l, r);
 		return;
 	}
@@ -136,7 +147,7 @@ static inline void drwlock_read_lock(struct drwlock *l, struct drwlock_reader *r
 static inline void drwlock_read_unlock(struct drwlock *l, struct drwlock_reader *r)
 {
 	if (__builtin_expect(atomic_load_explicit(&r->state, memory_order_relaxed) !=
-			     (DRWLOCK_IDLE | DRWLOCK_READING), 0)) {
+			     (DRWLOCK_IDLE | DRWLOCK_READING) || r->lock != l, 0)) {
 		drwlock_read_unlock_other(l, r);
 		return;
 	}

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <unistd.h>
 
 #include "patterns/rwlock/ifnet.h"
 #include "tests/misuse.h"
@@ -262,6 +263,131 @@ static void teardown_twice(void *arg)
 	rwlock_ifnet_detach_dist(ifp);
 }
 
+/*
+ * A slot registered with one lock, used with another. The argument picks the mode: the fast
+ * path (membarrier) or the fenced path (no membarrier); each child process sets it before it
+ * registers, as the constructor would have at start-up. No writer runs, so no membarrier is
+ * called and the test means the same on a kernel without it.
+ */
+static struct drwlock *two_locks_slot_on_first(struct drwlock_reader *r, void *mode)
+{
+	static struct drwlock l1, l2;
+
+	drwlock_membarrier = mode != NULL;
+	drwlock_init(&l1);
+	drwlock_init(&l2);
+	drwlock_reader_register(&l1, r);
+	return &l2;
+}
+
+static void read_lock_other_lock(void *mode)
+{
+	struct drwlock_reader r = { 0 };
+
+	drwlock_read_lock(two_locks_slot_on_first(&r, mode), &r);
+}
+
+static void read_unlock_other_lock(void *mode)
+{
+	struct drwlock_reader r = { 0 };
+	struct drwlock *l2 = two_locks_slot_on_first(&r, mode);
+
+	drwlock_read_lock(r.lock, &r);
+	drwlock_read_unlock(l2, &r);
+}
+
+#define WRONG_LOCK_TEST(NAME, FN, MODE, OP) \
+	Test(drwlock_misuse, NAME) \
+	{ \
+		char err[512]; \
+		cr_assert(misuse_aborts_with(FN, MODE, "rwlock: misuse: drwlock_read_" OP \
+					     " on a thread whose reader is not registered with " \
+					     "this lock", err, sizeof(err)), \
+			  "stderr: %s", err); \
+	}
+
+static char membarrier_mode;
+
+WRONG_LOCK_TEST(read_lock_with_another_locks_slot_membarrier, read_lock_other_lock,
+		&membarrier_mode, "lock")
+WRONG_LOCK_TEST(read_lock_with_another_locks_slot_fenced, read_lock_other_lock, NULL, "lock")
+WRONG_LOCK_TEST(read_unlock_with_another_locks_slot_membarrier, read_unlock_other_lock,
+		&membarrier_mode, "unlock")
+WRONG_LOCK_TEST(read_unlock_with_another_locks_slot_fenced, read_unlock_other_lock, NULL, "unlock")
+
+/*
+ * A writer that read-locks the lock it holds would wait for itself: the flag is its own. The
+ * alarm is only a hang guard: without the check the child would sleep forever.
+ */
+static void read_lock_inside_own_write_section(void *mode)
+{
+	struct drwlock_reader r = { 0 };
+	struct drwlock *l2 = two_locks_slot_on_first(&r, mode);
+
+	alarm(30);
+	drwlock_reader_unregister(r.lock, &r);
+	drwlock_reader_register(l2, &r);
+	drwlock_membarrier = false;	/* the writer below fences itself: no membarrier needed */
+	drwlock_write_lock(l2);
+	drwlock_read_lock(l2, &r);
+}
+
+static void write_lock_inside_own_read_section_mode(void *mode)
+{
+	struct drwlock_reader r = { 0 };
+	struct drwlock *l2 = two_locks_slot_on_first(&r, mode);
+
+	alarm(30);
+	drwlock_reader_unregister(r.lock, &r);
+	drwlock_reader_register(l2, &r);
+	drwlock_read_lock(l2, &r);
+	drwlock_membarrier = false;	/* a reader's mode is its slot's; the writer's call is ours */
+	drwlock_write_lock(l2);
+}
+
+#define SELF_WAIT_TEST(NAME, FN, MODE, MESSAGE) \
+	Test(drwlock_misuse, NAME) \
+	{ \
+		char err[512]; \
+		cr_assert(misuse_aborts_with(FN, MODE, MESSAGE, err, sizeof(err)), "stderr: %s", \
+			  err); \
+	}
+
+SELF_WAIT_TEST(read_lock_inside_own_write_section_membarrier, read_lock_inside_own_write_section,
+	       &membarrier_mode, "rwlock: misuse: drwlock_read_lock by the thread that holds the "
+	       "write lock")
+SELF_WAIT_TEST(read_lock_inside_own_write_section_fenced, read_lock_inside_own_write_section,
+	       NULL, "rwlock: misuse: drwlock_read_lock by the thread that holds the write lock")
+SELF_WAIT_TEST(write_lock_inside_own_read_section_membarrier,
+	       write_lock_inside_own_read_section_mode, &membarrier_mode,
+	       "rwlock: misuse: drwlock_write_lock inside a read section of the same thread")
+SELF_WAIT_TEST(write_lock_inside_own_read_section_fenced, write_lock_inside_own_read_section_mode,
+	       NULL, "rwlock: misuse: drwlock_write_lock inside a read section of the same thread")
+
+/* A slot that was neither zeroed nor unregistered: what a stack slot without "= { 0 }" holds. */
+static void register_unzeroed_slot(void *arg)
+{
+	struct drwlock_reader r = { 0 };
+	static struct drwlock l;
+
+	(void)arg;
+	r.lock = (struct drwlock *)&r;	/* stale: state reads UNREGISTERED, the rest does not */
+	drwlock_init(&l);
+	drwlock_reader_register(&l, &r);
+}
+
+static void register_slot_in_use_by_another_lock(void *arg)
+{
+	struct drwlock_reader r = { 0 };
+	static struct drwlock l1, l2;
+
+	(void)arg;
+	drwlock_init(&l1);
+	drwlock_init(&l2);
+	drwlock_reader_register(&l1, &r);
+	drwlock_reader_register(&l2, &r);
+}
+
 #define MISUSE_TEST(NAME, FN, MESSAGE) \
 	Test(drwlock_misuse, NAME) \
 	{ \
@@ -290,3 +416,7 @@ MISUSE_TEST(register_twice, register_twice,
 	    "rwlock: misuse: drwlock_reader_register: this reader is already registered")
 MISUSE_TEST(teardown_twice, teardown_twice,
 	    "rwlock: misuse: teardown twice: ifp->if_softc is already NULL")
+MISUSE_TEST(register_a_slot_that_is_not_zeroed, register_unzeroed_slot,
+	    "rwlock: misuse: drwlock_reader_register: the slot is not zeroed")
+MISUSE_TEST(register_a_slot_in_use_by_another_lock, register_slot_in_use_by_another_lock,
+	    "rwlock: misuse: drwlock_reader_register: this reader is already registered")
