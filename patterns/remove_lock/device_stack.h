@@ -39,12 +39,18 @@ struct devstack_irp {
 	void *completion_context;
 	_Atomic uint32_t completed;	/* the requester's event, for pending IRPs */
 	struct devstack_irp *next;	/* the lower driver's queue of started I/O */
+	/*
+	 * The requester's hold on the top device object from look-up until the upper filter has
+	 * taken its remove lock (see devstack_lookup_done). NULL when the caller owns the stack.
+	 */
+	_Atomic uint32_t *lookup;
 };
 
 struct devstack_lower {
 	struct device *extension;	/* the lower driver's state (and, in spirit, its code) */
 	/* NULL: complete every IRP inside the dispatch routine. Else: hand it to the DPC. */
-	void (*start_io)(struct devstack_lower *lower, struct devstack_irp *irp);
+	void (*start_io)(void *context, struct devstack_irp *irp);
+	void *start_io_context;
 };
 
 struct devstack_upper {
@@ -91,7 +97,7 @@ static inline int32_t devstack_lower_dispatch(struct devstack_lower *lower, stru
 	} else {
 		SCENARIO_NOTE("lower dispatch: starts the I/O; its DPC will complete the IRP");
 		irp->pending = true;				/* IoMarkIrpPending */
-		lower->start_io(lower, irp);			/* the IRP is no longer ours */
+		lower->start_io(lower->start_io_context, irp);	/* the IRP is no longer ours */
 		status = DEVSTACK_STATUS_PENDING;
 	}
 	SCENARIO_READER_WINDOW();
@@ -115,23 +121,45 @@ static inline int32_t devstack_fail_request(struct devstack_irp *irp, int32_t st
 }
 
 /* quote: completion */
-/* The upper filter's completion routine: releases the acquisition taken for this IRP. */
+/*
+ * The upper filter's completion routine: releases the acquisition taken for this IRP. After
+ * the release it touches nothing of the upper filter's: the release may be the last, and the
+ * remover may free the extension (and the remove lock in it) the moment it sees the count at 0.
+ */
 static inline void devstack_upper_completion(struct devstack_irp *irp, void *context)
 {
 	struct devstack_upper *upper = context;
 
-	remove_lock_release(&upper->remove_lock, irp);
-	SCENARIO_NOTE("upper completion routine: IoReleaseRemoveLock (%u held)",
+	SCENARIO_NOTE("upper completion routine: IoReleaseRemoveLock (%u held before)",
 		      remove_lock_count(&upper->remove_lock));
+	remove_lock_release(&upper->remove_lock, irp);
+	SCENARIO_RELEASER_TAIL();
 }
 /* end quote: completion */
+
+/*
+ * The requester lets go of the top device object: the upper filter now holds its remove lock
+ * (or was refused one), and from here on only the remove lock keeps the extension alive. In
+ * Windows the I/O manager's reference lasts until the IRP completes; letting go this early lets
+ * the race lab free the extension right after IoReleaseRemoveLockAndWait, as the remove lock's
+ * contract allows, and so see any touch of it after a last release.
+ */
+static inline void devstack_lookup_done(struct devstack_irp *irp)
+{
+	/* release: our fetch_add on the remove lock happens before the remover frees it. */
+	if (irp->lookup && atomic_fetch_sub_explicit(irp->lookup, 1, memory_order_release) == 1)
+		futex_wake_all(irp->lookup);	/* the counter outlives the extension */
+}
 
 /* quote: dispatch_single */
 /* Naive: the seed's reading of the docs. One acquisition, released in the completion routine. */
 static inline int32_t devstack_upper_dispatch_single(struct devstack_upper *upper,
 						     struct devstack_irp *irp)
 {
-	if (remove_lock_acquire(&upper->remove_lock, irp) != REMOVE_LOCK_SUCCESS)
+	int32_t got = remove_lock_acquire(&upper->remove_lock, irp);
+
+	devstack_lookup_done(irp);
+	if (got != REMOVE_LOCK_SUCCESS)
 		return devstack_fail_request(irp, DEVSTACK_STATUS_DELETE_PENDING);
 	irp->completion = devstack_upper_completion;	/* IoSetCompletionRoutine */
 	irp->completion_context = upper;
@@ -147,12 +175,15 @@ static inline int32_t devstack_upper_dispatch_double(struct devstack_upper *uppe
 						     struct devstack_irp *irp)
 {
 	const void *call_tag = &upper->attached_to;
+	int32_t got = remove_lock_acquire(&upper->remove_lock, irp);
 	int32_t status;
 
-	if (remove_lock_acquire(&upper->remove_lock, irp) != REMOVE_LOCK_SUCCESS)
+	devstack_lookup_done(irp);
+	if (got != REMOVE_LOCK_SUCCESS)
 		return devstack_fail_request(irp, DEVSTACK_STATUS_DELETE_PENDING);
 	if (remove_lock_acquire(&upper->remove_lock, call_tag) != REMOVE_LOCK_SUCCESS) {
 		remove_lock_release(&upper->remove_lock, irp);	/* removal began in between */
+		SCENARIO_RELEASER_TAIL();
 		return devstack_fail_request(irp, DEVSTACK_STATUS_DELETE_PENDING);
 	}
 	irp->completion = devstack_upper_completion;
@@ -162,6 +193,7 @@ static inline int32_t devstack_upper_dispatch_double(struct devstack_upper *uppe
 	status = devstack_call_driver(upper->attached_to, irp);
 	SCENARIO_NOTE("upper dispatch: IoCallDriver returned; IoReleaseRemoveLock");
 	remove_lock_release(&upper->remove_lock, call_tag);
+	SCENARIO_RELEASER_TAIL();
 	return status;
 }
 /* end quote: dispatch_double */
@@ -170,6 +202,7 @@ static inline int32_t devstack_upper_dispatch_double(struct devstack_upper *uppe
 static inline int32_t devstack_upper_dispatch_unlocked(struct devstack_upper *upper,
 						       struct devstack_irp *irp)
 {
+	devstack_lookup_done(irp);
 	return devstack_call_driver(upper->attached_to, irp);
 }
 
@@ -179,13 +212,17 @@ static inline int32_t devstack_upper_dispatch_unlocked(struct devstack_upper *up
  * SCENARIO_DECLINED when the upper filter failed the IRP because removal has begun.
  */
 #define DEVSTACK_DEFINE_REQUEST(NAME, DISPATCH) \
-	static inline long NAME(struct devstack *s) \
+	static inline long NAME##_looked_up(struct devstack_upper *upper, _Atomic uint32_t *lookup) \
 	{ \
-		struct devstack_irp irp = { .status = DEVSTACK_STATUS_PENDING }; \
-		if (DISPATCH(&s->upper, &irp) == DEVSTACK_STATUS_PENDING) \
+		struct devstack_irp irp = { .status = DEVSTACK_STATUS_PENDING, .lookup = lookup }; \
+		if (DISPATCH(upper, &irp) == DEVSTACK_STATUS_PENDING) \
 			devstack_wait_for_completion(&irp); \
 		return irp.status == DEVSTACK_STATUS_DELETE_PENDING ? SCENARIO_DECLINED \
 								    : irp.information; \
+	} \
+	static inline long NAME(struct devstack *s) \
+	{ \
+		return NAME##_looked_up(&s->upper, NULL); \
 	}
 
 static inline void devstack_wait_for_completion(struct devstack_irp *irp)

@@ -14,7 +14,10 @@ int32_t remove_lock_acquire_slow(struct remove_lock *lock, uint32_t old)
 	if ((old & REMOVE_LOCK_COUNT_MASK) == REMOVE_LOCK_COUNT_MASK)
 		teardown_misuse("remove_lock", "more than %u outstanding acquisitions",
 				REMOVE_LOCK_COUNT_MASK);
-	/* Removal has begun: take back our increment. The remover may be waiting for it. */
+	/*
+	 * Removal has begun: take back our increment. The remover may be waiting for it, and may
+	 * free the lock once it is gone: nothing of *lock is touched after this release.
+	 */
 	remove_lock_release(lock, NULL);
 	return REMOVE_LOCK_DELETE_PENDING;
 }
@@ -24,10 +27,17 @@ void remove_lock_release_slow(struct remove_lock *lock, uint32_t old)
 	if ((old & REMOVE_LOCK_COUNT_MASK) == 0)
 		teardown_misuse("remove_lock", "remove_lock_release without a matching remove_lock_acquire");
 	/*
-	 * old == REMOVED | 1: we released the last acquisition and the remover waits (or is about
-	 * to) for the count to reach 0. Once it sees 0 it may free the memory holding the lock; the
-	 * futex wake touches only the address, which the kernel treats as a key: at worst a spurious
-	 * wake-up of whoever reuses it, which futex waiters tolerate.
+	 * old == REMOVED | 1: we released the last acquisition, and the remover may already have
+	 * seen the count at 0 (it re-checks before it sleeps) and freed the memory holding the lock.
+	 * So from our fetch_sub on, nothing reads or writes *lock; the wake only passes its address:
+	 *   - FUTEX_WAKE_PRIVATE never reads the user word: get_futex_key() checks the address is
+	 *     aligned and in user space and keys it as (mm, address); futex_wake() then looks only
+	 *     in the hash bucket for waiters with that key.
+	 *   - an address whose page is unmapped by now is still a user address: the private wake
+	 *     returns 0 (only a shared futex would look the page up and fail with EFAULT), and
+	 *     futex_wake_all() ignores the result either way.
+	 *   - an address reused for another futex gets at worst a spurious wake-up, which every
+	 *     futex waiter must tolerate (futex_wait_while() callers re-check in a loop).
 	 */
 	futex_wake_all(&lock->word);
 }

@@ -74,7 +74,11 @@ static inline int32_t remove_lock_acquire(struct remove_lock *lock, const void *
 /* quote: release */
 static inline void remove_lock_release(struct remove_lock *lock, const void *tag)
 {
-	/* release: the holder's uses of the device happen before the remover's wait ends. */
+	/*
+	 * release: the holder's uses of the device happen before the remover's wait ends. After
+	 * this decrement the lock may be freed: only `old` is used, and the wake in the slow path
+	 * passes the address alone (remove_lock.c says why that is safe).
+	 */
 	uint32_t old = atomic_fetch_sub_explicit(&lock->word, 1, memory_order_release);
 
 	(void)tag;

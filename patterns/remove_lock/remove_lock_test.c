@@ -157,9 +157,9 @@ Test(remove_lock, misuse_too_many_acquisitions_aborts)
  */
 static uint32_t held_inside_lower_dispatch;
 
-static void complete_then_look(struct devstack_lower *lower, struct devstack_irp *irp)
+static void complete_then_look(void *context, struct devstack_irp *irp)
 {
-	struct devstack *s = (struct devstack *)((char *)lower - offsetof(struct devstack, lower));
+	struct devstack *s = context;
 
 	devstack_complete_request(irp, DEVSTACK_STATUS_SUCCESS);
 	held_inside_lower_dispatch = remove_lock_count(&s->upper.remove_lock);
@@ -171,6 +171,7 @@ Test(device_stack, single_acquire_holds_nothing_while_the_lower_dispatch_runs)
 
 	devstack_init(&s, device_new(7));
 	s.lower.start_io = complete_then_look;
+	s.lower.start_io_context = &s;
 	cr_assert_eq(devstack_request_single(&s), 7);
 	cr_assert_eq(held_inside_lower_dispatch, 0, "the seed's window: nothing protects the tail");
 	s.lower.start_io = NULL;
@@ -183,6 +184,7 @@ Test(device_stack, double_acquire_holds_one_while_the_lower_dispatch_runs)
 
 	devstack_init(&s, device_new(7));
 	s.lower.start_io = complete_then_look;
+	s.lower.start_io_context = &s;
 	cr_assert_eq(devstack_request_double(&s), 7);
 	cr_assert_eq(held_inside_lower_dispatch, 1, "the acquisition across call_driver");
 	cr_assert_eq(remove_lock_count(&s.upper.remove_lock), 0, "both released on return");

@@ -3,119 +3,185 @@
  * arrives meanwhile. Naive: one acquisition, released in the completion routine, which runs
  * inside the lower dispatch routine. Fixed: a second acquisition held across call_driver, with
  * completion inside the lower dispatch routine, or later on the lower driver's DPC thread.
+ * In every variant the remove handler frees the upper filter's extension, remove lock and all,
+ * right after IoReleaseRemoveLockAndWait (and IoDeleteDevice), while the last releaser may still
+ * be returning.
  */
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "patterns/common/futex.h"
 #include "patterns/remove_lock/device_stack.h"
 #include "scenario/scenario.h"
 
-/* The stack, plus the lower driver's DPC: a thread that completes the I/O it started. */
-struct async_stack {
-	struct devstack stack;
+/* The lower driver's DPC: a thread that completes the I/O it started. */
+struct lower_dpc {
 	pthread_mutex_t lock;
 	pthread_cond_t started;
 	struct devstack_irp *queue;	/* I/O started, not yet completed */
 	bool stopping;
-	pthread_t dpc;
+	pthread_t thread;
 };
 
-static void *stack_create(struct device *dev)
-{
-	struct devstack *s = malloc(sizeof(*s));
+/*
+ * The registration point: the I/O manager's view of the device stack. It outlives the stack;
+ * the upper filter's remove handler frees the stack (the upper extension, with its remove lock)
+ * as soon as the count has drained.
+ */
+struct stack_reg {
+	_Atomic(struct devstack *) stack;	/* NULL once the upper device object is deleted */
+	_Atomic uint32_t lookups;	/* requesters between look-up and the upper's first acquire */
+	struct lower_dpc *dpc;		/* NULL: the lower driver completes inside its dispatch */
+};
 
-	devstack_init(s, dev);
-	return s;
+static void dpc_start_io(void *context, struct devstack_irp *irp)
+{
+	struct lower_dpc *d = context;
+
+	pthread_mutex_lock(&d->lock);
+	irp->next = d->queue;
+	d->queue = irp;
+	pthread_cond_signal(&d->started);
+	pthread_mutex_unlock(&d->lock);
 }
 
-static void stack_destroy(void *reg)
+static void *dpc_thread(void *arg)
 {
-	free(reg);
-}
-
-static struct async_stack *async_of(struct devstack_lower *lower)
-{
-	return (struct async_stack *)((char *)lower - offsetof(struct async_stack, stack.lower));
-}
-
-static void async_start_io(struct devstack_lower *lower, struct devstack_irp *irp)
-{
-	struct async_stack *a = async_of(lower);
-
-	pthread_mutex_lock(&a->lock);
-	irp->next = a->queue;
-	a->queue = irp;
-	pthread_cond_signal(&a->started);
-	pthread_mutex_unlock(&a->lock);
-}
-
-static void *async_dpc(void *arg)
-{
-	struct async_stack *a = arg;
+	struct lower_dpc *d = arg;
 	struct devstack_irp *irp;
 
 	SCENARIO_THREAD_ROLE("T3 DPC");
-	pthread_mutex_lock(&a->lock);
+	pthread_mutex_lock(&d->lock);
 	for (;;) {
-		while (!a->queue && !a->stopping)
-			pthread_cond_wait(&a->started, &a->lock);
-		if (!a->queue)
+		while (!d->queue && !d->stopping)
+			pthread_cond_wait(&d->started, &d->lock);
+		if (!d->queue)
 			break;
-		irp = a->queue;
-		a->queue = irp->next;
-		pthread_mutex_unlock(&a->lock);
+		irp = d->queue;
+		d->queue = irp->next;
+		pthread_mutex_unlock(&d->lock);
 		SCENARIO_NOTE("lower DPC: IoCompleteRequest(irp)");
 		devstack_complete_request(irp, DEVSTACK_STATUS_SUCCESS);
-		pthread_mutex_lock(&a->lock);
+		pthread_mutex_lock(&d->lock);
 	}
-	pthread_mutex_unlock(&a->lock);
+	pthread_mutex_unlock(&d->lock);
 	return NULL;
+}
+
+static void *reg_create(struct device *dev, struct lower_dpc *dpc)
+{
+	struct stack_reg *r = malloc(sizeof(*r));
+	struct devstack *s = malloc(sizeof(*s));
+
+	if (!r || !s)
+		abort();
+	devstack_init(s, dev);
+	if (dpc) {
+		s->lower.start_io = dpc_start_io;
+		s->lower.start_io_context = dpc;
+	}
+	atomic_init(&r->stack, s);
+	atomic_init(&r->lookups, 0);
+	r->dpc = dpc;
+	return r;
+}
+
+static void *stack_create(struct device *dev)
+{
+	return reg_create(dev, NULL);
 }
 
 static void *async_stack_create(struct device *dev)
 {
-	struct async_stack *a = malloc(sizeof(*a));
+	struct lower_dpc *d = malloc(sizeof(*d));
 
-	devstack_init(&a->stack, dev);
-	a->stack.lower.start_io = async_start_io;
-	pthread_mutex_init(&a->lock, NULL);
-	pthread_cond_init(&a->started, NULL);
-	a->queue = NULL;
-	a->stopping = false;
-	if (pthread_create(&a->dpc, NULL, async_dpc, a) != 0)
+	if (!d)
 		abort();
-	return a;
+	pthread_mutex_init(&d->lock, NULL);
+	pthread_cond_init(&d->started, NULL);
+	d->queue = NULL;
+	d->stopping = false;
+	if (pthread_create(&d->thread, NULL, dpc_thread, d) != 0)
+		abort();
+	return reg_create(dev, d);
 }
 
-static void async_stack_destroy(void *reg)
+/* All threads gone: only the registration point (and the DPC) are left to free. */
+static void stack_destroy(void *reg)
 {
-	struct async_stack *a = reg;
+	struct stack_reg *r = reg;
+	struct lower_dpc *d = r->dpc;
 
-	pthread_mutex_lock(&a->lock);
-	a->stopping = true;
-	pthread_cond_signal(&a->started);
-	pthread_mutex_unlock(&a->lock);
-	pthread_join(a->dpc, NULL);
-	pthread_cond_destroy(&a->started);
-	pthread_mutex_destroy(&a->lock);
-	free(a);
+	if (d) {
+		pthread_mutex_lock(&d->lock);
+		d->stopping = true;
+		pthread_cond_signal(&d->started);
+		pthread_mutex_unlock(&d->lock);
+		pthread_join(d->thread, NULL);
+		pthread_cond_destroy(&d->started);
+		pthread_mutex_destroy(&d->lock);
+		free(d);
+	}
+	free(r);
+}
+
+/*
+ * The requester finds the top of the stack. seq_cst, with io_delete_device(): each side
+ * stores, then loads what the other stored (lookups++ ; load stack / stack = NULL ; load
+ * lookups), so either we see NULL or the deleter waits for our devstack_lookup_done().
+ */
+static struct devstack_upper *io_lookup(struct stack_reg *r)
+{
+	struct devstack *s;
+
+	atomic_fetch_add_explicit(&r->lookups, 1, memory_order_seq_cst);
+	s = atomic_load_explicit(&r->stack, memory_order_seq_cst);
+	if (s)
+		return &s->upper;
+	if (atomic_fetch_sub_explicit(&r->lookups, 1, memory_order_release) == 1)
+		futex_wake_all(&r->lookups);
+	return NULL;
 }
 
 /* The hot path: the requester sends one IRP down the stack. */
 static long single_callback(void *reg)
 {
-	return devstack_request_single(reg);
+	struct stack_reg *r = reg;
+	struct devstack_upper *upper = io_lookup(r);
+
+	return upper ? devstack_request_single_looked_up(upper, &r->lookups) : SCENARIO_DECLINED;
 }
 
 static long double_callback(void *reg)
 {
-	return devstack_request_double(reg);
+	struct stack_reg *r = reg;
+	struct devstack_upper *upper = io_lookup(r);
+
+	return upper ? devstack_request_double_looked_up(upper, &r->lookups) : SCENARIO_DECLINED;
 }
 
-/* Teardown: IRP_MN_REMOVE_DEVICE reaches the upper filter. */
+/* IoDeleteDevice: no look-up finds the stack any more; then its memory goes. */
+static void io_delete_device(struct stack_reg *r, struct devstack *s)
+{
+	uint32_t n;
+
+	/* seq_cst: the store-load pair with io_lookup() (see there). */
+	atomic_store_explicit(&r->stack, NULL, memory_order_seq_cst);
+	/* A look-up in progress ends at the upper filter's first acquire, which now fails. */
+	while ((n = atomic_load_explicit(&r->lookups, memory_order_seq_cst)) != 0)
+		futex_wait_while(&r->lookups, n);
+	SCENARIO_NOTE("IoDeleteDevice: frees the upper extension, and the remove lock in it");
+	free(s);
+}
+
+/* Teardown: IRP_MN_REMOVE_DEVICE reaches the upper filter, which then deletes its device. */
 static void remove_teardown(void *reg)
 {
-	devstack_upper_remove_device(reg);
+	struct stack_reg *r = reg;
+	struct devstack *s = atomic_load_explicit(&r->stack, memory_order_relaxed);
+
+	devstack_upper_remove_device(s);
+	io_delete_device(r, s);
 }
 
 static const struct scenario_variant remove_lock_variants[] = {
@@ -129,7 +195,7 @@ static const struct scenario_variant remove_lock_variants[] = {
 	{ .name = "double_async", .story = "a second acquisition held across IoCallDriver; the "
 	  "lower driver's DPC completes the IRP on another thread", .create = async_stack_create,
 	  .callback = double_callback, .teardown = remove_teardown,
-	  .destroy = async_stack_destroy },
+	  .destroy = stack_destroy },
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
