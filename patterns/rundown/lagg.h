@@ -40,6 +40,21 @@ struct rundown_lagg_ifnet {
 };
 /* end quote: registration */
 
+/*
+ * Two scheduling points of the kref look-up, for the race binary's "kref_lookup_after_unlock"
+ * variant (variants.c): clone_destroy has just dropped the index lock; a look-up holds the index
+ * lock and has loaded a non-NULL if_softc. No-ops everywhere else.
+ */
+#ifdef TEARDOWN_RACE_HOOKS
+void rundown_lagg_index_unlocked(void);
+void rundown_lagg_lookup_loaded(void);
+#define RUNDOWN_LAGG_INDEX_UNLOCKED() rundown_lagg_index_unlocked()
+#define RUNDOWN_LAGG_LOOKUP_LOADED() rundown_lagg_lookup_loaded()
+#else
+#define RUNDOWN_LAGG_INDEX_UNLOCKED() ((void)0)
+#define RUNDOWN_LAGG_LOOKUP_LOADED() ((void)0)
+#endif
+
 /* The ioctl's local variable `sc`, which the one-callback scenario cannot carry to exit. */
 extern _Thread_local struct rundown_lagg_softc *rundown_lagg_held_sc
 	__attribute__((tls_model("initial-exec")));
@@ -132,6 +147,7 @@ static inline struct device *rundown_lagg_enter_kref(struct rundown_lagg_ifnet *
 	if (sc) {
 		SCENARIO_NOTE("under the index lock: sc = ifp->if_softc = %p", (void *)sc);
 		SCENARIO_READER_WINDOW();	/* the same place as naive (b), but inside the lock */
+		RUNDOWN_LAGG_LOOKUP_LOADED();
 		if (!rundown_kref_get_unless_zero(&sc->sc_refs))
 			sc = NULL;
 	}
@@ -142,6 +158,13 @@ static inline struct device *rundown_lagg_enter_kref(struct rundown_lagg_ifnet *
 	return sc->sc_dev;
 }
 /* end quote: enter_kref */
+
+/* clone_destroy drops the index lock: from here on a look-up may take it. */
+static inline void rundown_lagg_index_unlock(struct rundown_lagg_ifnet *ifp)
+{
+	pthread_mutex_unlock(&ifp->if_index_lock);
+	RUNDOWN_LAGG_INDEX_UNLOCKED();
+}
 
 /* Fix 1: rundown protection in the ifnet, taken before the softc pointer is read. */
 /* quote: enter_rundown */

@@ -3,6 +3,7 @@
  * teardown scenario. Two naive twins (the reference counts the wrong object; check, then
  * increment) and three fixes (one-word rundown, last reference frees, cache-aware rundown).
  */
+#include "patterns/common/futex.h"
 #include "patterns/rundown/lagg.h"
 #include "scenario/scenario.h"
 
@@ -82,11 +83,109 @@ static void kref_teardown(void *reg)
 		pthread_mutex_lock(&ifp->if_index_lock);
 	}
 	sc = lagg_unpublish(ifp);	/* under the lock: no look-up can find it from here on */
-	pthread_mutex_unlock(&ifp->if_index_lock);
+	rundown_lagg_index_unlock(ifp);
 	SCENARIO_NOTE("drops the interface's reference to the softc");
 	rundown_kref_put(&sc->sc_refs, rundown_lagg_if_freed);	/* frees only if it was the last */
 }
 /* end quote: kref_teardown */
+
+/*
+ * kref again, in the schedule kref's own forced run cannot reach: clone_destroy takes and drops
+ * the index lock first; then a look-up takes it, loads if_softc and stops before
+ * get_unless_zero until clone_destroy has returned. Correct code unpublished under the lock, so
+ * the look-up loads NULL; code that unpublishes after the unlock lets it load a softc that the
+ * last put then frees. Only this variant arms the two scheduling points (lagg.h).
+ */
+enum { LATE_LOOKUP_IDLE, LATE_LOOKUP_UNLOCKED, LATE_LOOKUP_LOADED, LATE_LOOKUP_TORN_DOWN };
+
+static struct {
+	atomic_bool armed;
+	_Atomic uint32_t step;		/* LATE_LOOKUP_*; also the futex both sides sleep on */
+	atomic_int readers;		/* hot-path threads not yet stopped */
+	atomic_bool loaded_taken;	/* only the first look-up after the unlock stops */
+} late_lookup;
+
+static void late_lookup_advance(uint32_t step)
+{
+	uint32_t old = atomic_load(&late_lookup.step);
+
+	while (old < step && !atomic_compare_exchange_weak(&late_lookup.step, &old, step))
+		;
+	futex_wake_all(&late_lookup.step);
+}
+
+static void late_lookup_wait(uint32_t step)
+{
+	uint32_t now;
+
+	while ((now = atomic_load(&late_lookup.step)) < step)
+		futex_wait_while(&late_lookup.step, now);
+}
+
+void rundown_lagg_index_unlocked(void)
+{
+	if (!atomic_load(&late_lookup.armed))
+		return;
+	SCENARIO_NOTE("dropped the index lock; lets a look-up take it");
+	late_lookup_advance(LATE_LOOKUP_UNLOCKED);
+	SCENARIO_TEARDOWN_BLOCKS();
+	late_lookup_wait(LATE_LOOKUP_LOADED);	/* a look-up loaded if_softc, or no reader is left */
+}
+
+void rundown_lagg_lookup_loaded(void)
+{
+	if (!atomic_load(&late_lookup.armed) ||
+	    atomic_load(&late_lookup.step) != LATE_LOOKUP_UNLOCKED ||
+	    atomic_exchange(&late_lookup.loaded_taken, true))
+		return;
+	SCENARIO_NOTE("took the index lock after clone_destroy dropped it; waits for it to return");
+	late_lookup_advance(LATE_LOOKUP_LOADED);
+	late_lookup_wait(LATE_LOOKUP_TORN_DOWN);
+}
+
+static void *late_lookup_create(struct device *dev)
+{
+	atomic_store(&late_lookup.step, LATE_LOOKUP_IDLE);
+	atomic_store(&late_lookup.readers, 0);
+	atomic_store(&late_lookup.loaded_taken, false);
+	atomic_store(&late_lookup.armed, true);
+	return lagg_create(dev);
+}
+
+static void late_lookup_destroy(void *reg)
+{
+	atomic_store(&late_lookup.armed, false);
+	lagg_destroy(reg);
+}
+
+static void late_lookup_reader_start(void *reg)
+{
+	(void)reg;
+	atomic_fetch_add(&late_lookup.readers, 1);
+}
+
+static void late_lookup_reader_stop(void *reg)
+{
+	(void)reg;
+	if (atomic_fetch_sub(&late_lookup.readers, 1) == 1)
+		late_lookup_advance(LATE_LOOKUP_LOADED);	/* nobody is left to look up */
+}
+
+static struct device *late_lookup_enter(struct rundown_lagg_ifnet *ifp)
+{
+	SCENARIO_NOTE("ioctl: about to look the softc up in the index");
+	SCENARIO_READER_WINDOW();	/* clone_destroy goes first, until it drops the index lock */
+	return rundown_lagg_enter_kref(ifp);
+}
+
+SCENARIO_DEFINE_CALLBACK(late_lookup_callback, struct rundown_lagg_ifnet, late_lookup_enter,
+			 rundown_lagg_exit_kref)
+
+static void late_lookup_teardown(void *reg)
+{
+	kref_teardown(reg);
+	late_lookup_advance(LATE_LOOKUP_TORN_DOWN);
+}
 
 /* Fix 3: cache-aware rundown protection. */
 SCENARIO_DEFINE_CALLBACK(ca_callback, struct rundown_lagg_ifnet, rundown_lagg_enter_ca,
@@ -130,6 +229,11 @@ static const struct scenario_variant rundown_variants[] = {
 		     "for the holders, then frees", NULL, rundown_callback, rundown_teardown),
 	LAGG_VARIANT("kref", "look-up under the index lock with get_unless_zero; the last "
 		     "reference frees (if_freed)", NULL, kref_callback, kref_teardown),
+	{ .name = "kref_lookup_after_unlock", .story = "kref, with a look-up that takes the index "
+	  "lock right after clone_destroy dropped it and stops before get_unless_zero",
+	  .create = late_lookup_create, .reader_start = late_lookup_reader_start,
+	  .reader_stop = late_lookup_reader_stop, .callback = late_lookup_callback,
+	  .teardown = late_lookup_teardown, .destroy = late_lookup_destroy },
 	{ .name = "cache_aware", .story = "cache-aware rundown: per-thread shards, membarrier "
 	  "in the wait", .create = lagg_create, .reader_start = ca_reader_start,
 	  .reader_stop = ca_reader_stop, .callback = ca_callback, .teardown = ca_teardown,
