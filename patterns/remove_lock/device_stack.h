@@ -259,4 +259,49 @@ static inline void devstack_upper_remove_device(struct devstack *s)
 }
 /* end quote: remove_device */
 
+/*
+ * The I/O manager's side, for a stack the upper filter's remove handler frees: where requesters
+ * find the top of the stack. It outlives the stack.
+ */
+struct devstack_io {
+	_Atomic(struct devstack *) stack;	/* NULL once the upper device object is deleted */
+	_Atomic uint32_t lookups;	/* requesters between look-up and the upper's first acquire */
+};
+
+/*
+ * The top of the stack, or NULL once it is deleted. On success the caller sends one IRP with
+ * `lookup` = &io->lookups, and the upper filter lets go of it (devstack_lookup_done) once it has
+ * tried its first acquire. seq_cst, with devstack_io_delete(): each side stores, then loads
+ * what the other stored (lookups++ ; load stack / stack = NULL ; load lookups), so either we
+ * see NULL or the deleter waits for our devstack_lookup_done().
+ */
+static inline struct devstack_upper *devstack_io_lookup(struct devstack_io *io)
+{
+	struct devstack *s;
+
+	atomic_fetch_add_explicit(&io->lookups, 1, memory_order_seq_cst);
+	s = atomic_load_explicit(&io->stack, memory_order_seq_cst);
+	if (s)
+		return &s->upper;
+	if (atomic_fetch_sub_explicit(&io->lookups, 1, memory_order_release) == 1)
+		futex_wake_all(&io->lookups);
+	return NULL;
+}
+
+/*
+ * IoDeleteDevice, after the remove handler: no look-up finds the stack any more, and one in
+ * progress ends at the upper filter's first acquire (which fails now). Then the stack's memory,
+ * the upper extension with its remove lock, may go.
+ */
+static inline void devstack_io_delete(struct devstack_io *io)
+{
+	uint32_t n;
+
+	/* seq_cst: the store-load pair with devstack_io_lookup() (see there). */
+	atomic_store_explicit(&io->stack, NULL, memory_order_seq_cst);
+	/* seq_cst, so acquire too: pairs with devstack_lookup_done()'s release. */
+	while ((n = atomic_load_explicit(&io->lookups, memory_order_seq_cst)) != 0)
+		futex_wait_while(&io->lookups, n);
+}
+
 #endif

@@ -1,7 +1,13 @@
 /* The remove lock's contract, its misuse, and the device stack's round trip. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <pthread.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "patterns/remove_lock/device_stack.h"
 #include "patterns/remove_lock/remove_lock.h"
@@ -203,4 +209,72 @@ Test(device_stack, requests_after_remove_are_failed_with_delete_pending)
 	cr_assert_eq(devstack_request_double(&s), SCENARIO_DECLINED);
 	cr_assert_eq(devstack_request_single(&s), SCENARIO_DECLINED);
 	cr_assert_eq(remove_lock_count(&s.upper.remove_lock), 0);
+}
+
+/*
+ * The I/O manager's look-up: a requester that found the stack and has not yet tried its first
+ * acquire holds up the deletion, whose free would otherwise pull the remove lock from under
+ * that acquire. The test waits until the deleter is either done (the bug) or asleep in the
+ * kernel (waiting for us), reading the thread's state from /proc: a state, not a clock.
+ */
+struct lookup_race {
+	struct devstack_io io;
+	atomic_int order, tid, done;
+	int acquired_at, deleted_at;
+};
+
+static void *deleter(void *arg)
+{
+	struct lookup_race *t = arg;
+	struct devstack *s = atomic_load(&t->io.stack);
+
+	atomic_store(&t->tid, (int)syscall(SYS_gettid));
+	devstack_upper_remove_device(s);	/* nothing held: returns at once */
+	devstack_io_delete(&t->io);
+	t->deleted_at = atomic_fetch_add(&t->order, 1);
+	atomic_store(&t->done, 1);
+	free(s);
+	return NULL;
+}
+
+static char thread_state(int tid)
+{
+	char path[64], buf[256], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+Test(device_stack, delete_waits_for_a_lookup_before_its_first_acquire)
+{
+	struct lookup_race t = { 0 };
+	struct devstack *s = malloc(sizeof(*s));
+	struct devstack_upper *upper;
+	pthread_t th;
+
+	devstack_init(s, device_new(5));
+	atomic_init(&t.io.stack, s);
+	upper = devstack_io_lookup(&t.io);	/* a requester that found the stack */
+	cr_assert_eq(upper, &s->upper);
+	pthread_create(&th, NULL, deleter, &t);
+	while (atomic_load(&t.io.stack) || !atomic_load(&t.tid))
+		sched_yield();			/* the deleter has unpublished the stack */
+	cr_assert_null(devstack_io_lookup(&t.io), "a look-up after deletion must find nothing");
+	while (!atomic_load(&t.done) && thread_state(atomic_load(&t.tid)) != 'S')
+		sched_yield();
+	cr_assert_not(atomic_load(&t.done), "the stack was deleted under a look-up in progress");
+	t.acquired_at = atomic_fetch_add(&t.order, 1);
+	cr_assert_eq(devstack_request_double_looked_up(upper, &t.io.lookups), SCENARIO_DECLINED,
+		     "the first acquire after removal fails");
+	pthread_join(th, NULL);
+	cr_assert_lt(t.acquired_at, t.deleted_at);
 }

@@ -10,7 +10,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 
-#include "patterns/common/futex.h"
 #include "patterns/remove_lock/device_stack.h"
 #include "scenario/scenario.h"
 
@@ -24,13 +23,12 @@ struct lower_dpc {
 };
 
 /*
- * The registration point: the I/O manager's view of the device stack. It outlives the stack;
- * the upper filter's remove handler frees the stack (the upper extension, with its remove lock)
- * as soon as the count has drained.
+ * The registration point: the I/O manager's view of the device stack (devstack_io). It
+ * outlives the stack; the upper filter's remove handler frees the stack (the upper extension,
+ * with its remove lock) as soon as the count has drained.
  */
 struct stack_reg {
-	_Atomic(struct devstack *) stack;	/* NULL once the upper device object is deleted */
-	_Atomic uint32_t lookups;	/* requesters between look-up and the upper's first acquire */
+	struct devstack_io io;
 	struct lower_dpc *dpc;		/* NULL: the lower driver completes inside its dispatch */
 };
 
@@ -80,8 +78,8 @@ static void *reg_create(struct device *dev, struct lower_dpc *dpc)
 		s->lower.start_io = dpc_start_io;
 		s->lower.start_io_context = dpc;
 	}
-	atomic_init(&r->stack, s);
-	atomic_init(&r->lookups, 0);
+	atomic_init(&r->io.stack, s);
+	atomic_init(&r->io.lookups, 0);
 	r->dpc = dpc;
 	return r;
 }
@@ -125,63 +123,33 @@ static void stack_destroy(void *reg)
 	free(r);
 }
 
-/*
- * The requester finds the top of the stack. seq_cst, with io_delete_device(): each side
- * stores, then loads what the other stored (lookups++ ; load stack / stack = NULL ; load
- * lookups), so either we see NULL or the deleter waits for our devstack_lookup_done().
- */
-static struct devstack_upper *io_lookup(struct stack_reg *r)
-{
-	struct devstack *s;
-
-	atomic_fetch_add_explicit(&r->lookups, 1, memory_order_seq_cst);
-	s = atomic_load_explicit(&r->stack, memory_order_seq_cst);
-	if (s)
-		return &s->upper;
-	if (atomic_fetch_sub_explicit(&r->lookups, 1, memory_order_release) == 1)
-		futex_wake_all(&r->lookups);
-	return NULL;
-}
-
 /* The hot path: the requester sends one IRP down the stack. */
 static long single_callback(void *reg)
 {
 	struct stack_reg *r = reg;
-	struct devstack_upper *upper = io_lookup(r);
+	struct devstack_upper *upper = devstack_io_lookup(&r->io);
 
-	return upper ? devstack_request_single_looked_up(upper, &r->lookups) : SCENARIO_DECLINED;
+	return upper ? devstack_request_single_looked_up(upper, &r->io.lookups) : SCENARIO_DECLINED;
 }
 
 static long double_callback(void *reg)
 {
 	struct stack_reg *r = reg;
-	struct devstack_upper *upper = io_lookup(r);
+	struct devstack_upper *upper = devstack_io_lookup(&r->io);
 
-	return upper ? devstack_request_double_looked_up(upper, &r->lookups) : SCENARIO_DECLINED;
-}
-
-/* IoDeleteDevice: no look-up finds the stack any more; then its memory goes. */
-static void io_delete_device(struct stack_reg *r, struct devstack *s)
-{
-	uint32_t n;
-
-	/* seq_cst: the store-load pair with io_lookup() (see there). */
-	atomic_store_explicit(&r->stack, NULL, memory_order_seq_cst);
-	/* A look-up in progress ends at the upper filter's first acquire, which now fails. */
-	while ((n = atomic_load_explicit(&r->lookups, memory_order_seq_cst)) != 0)
-		futex_wait_while(&r->lookups, n);
-	SCENARIO_NOTE("IoDeleteDevice: frees the upper extension, and the remove lock in it");
-	free(s);
+	return upper ? devstack_request_double_looked_up(upper, &r->io.lookups) : SCENARIO_DECLINED;
 }
 
 /* Teardown: IRP_MN_REMOVE_DEVICE reaches the upper filter, which then deletes its device. */
 static void remove_teardown(void *reg)
 {
 	struct stack_reg *r = reg;
-	struct devstack *s = atomic_load_explicit(&r->stack, memory_order_relaxed);
+	struct devstack *s = atomic_load_explicit(&r->io.stack, memory_order_relaxed);
 
 	devstack_upper_remove_device(s);
-	io_delete_device(r, s);
+	devstack_io_delete(&r->io);
+	SCENARIO_NOTE("IoDeleteDevice: frees the upper extension, and the remove lock in it");
+	free(s);
 }
 
 static const struct scenario_variant remove_lock_variants[] = {
