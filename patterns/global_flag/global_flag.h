@@ -39,9 +39,15 @@ void global_flag_exit_slow(struct global_flag *gf, uint32_t before);
 /* quote: exit */
 static inline void global_flag_exit(struct global_flag *gf)
 {
-	/* seq_cst: pairs with global_flag_shutdown()'s load of in_flight (see the wake below). */
+	/*
+	 * seq_cst: pairs with global_flag_shutdown()'s load of in_flight (see the wake below).
+	 * Past this decrement teardown may free the object; the flag and the count must outlive
+	 * it (they live beside the code, not in the object), since the load and the wake below
+	 * still touch them.
+	 */
 	uint32_t before = atomic_fetch_sub_explicit(&gf->in_flight, 1, memory_order_seq_cst);
 
+	SCENARIO_RELEASER_TAIL();
 	if (before == 1) {
 		/*
 		 * The last callback out wakes teardown, if teardown has begun. seq_cst, with the

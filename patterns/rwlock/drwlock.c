@@ -147,6 +147,7 @@ void drwlock_read_unlock_other(struct drwlock *l, struct drwlock_reader *r)
 		drwlock_read_misuse(l, r, state, false);
 	/* Release: as on the fast path; then the fence the writer's membarrier would have been. */
 	atomic_store_explicit(&r->state, state & ~DRWLOCK_READING, memory_order_release);
+	SCENARIO_RELEASER_TAIL();
 	teardown_smp_mb();
 	if (atomic_load_explicit(&l->writer, memory_order_relaxed) != DRWLOCK_WRITER_NONE)
 		drwlock_wake_writer(r);

@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "patterns/common/asymmetric_fence.h"
+#include "scenario/hooks.h"
 
 #define DRWLOCK_CACHE_LINE 64
 
@@ -151,8 +152,13 @@ static inline void drwlock_read_unlock(struct drwlock *l, struct drwlock_reader 
 		drwlock_read_unlock_other(l, r);
 		return;
 	}
-	/* Release: pairs with the writer's acquire scan; our section happens before its section. */
+	/*
+	 * Release: pairs with the writer's acquire scan; our section happens before its section.
+	 * From here on the writer may run, and free what it guards: we touch only the lock (which
+	 * outlives it) and our own slot.
+	 */
 	atomic_store_explicit(&r->state, DRWLOCK_IDLE, memory_order_release);
+	SCENARIO_RELEASER_TAIL();
 	/* Store-load again: our slot, then the flag (the writer: the flag, then our slot, sleep). */
 	atomic_signal_fence(memory_order_seq_cst);
 	/* Relaxed: only decides whether to wake; the slot store above is the edge. */
