@@ -7,7 +7,7 @@
 void rundown_acquire_overflow(void)
 {
 	teardown_misuse("rundown", "rundown_acquire: more than %u protections held at once",
-			UINT32_MAX / RUNDOWN_ONE - 1);
+			RUNDOWN_MAX_HOLDERS);
 }
 
 void rundown_release_slow(struct rundown_ref *ref, uint32_t before)
@@ -15,6 +15,16 @@ void rundown_release_slow(struct rundown_ref *ref, uint32_t before)
 	if (before < RUNDOWN_ONE)
 		teardown_misuse("rundown", "rundown_release without a matching rundown_acquire");
 	SCENARIO_NOTE("rundown_release: last holder out; wakes the waiter");
+	/*
+	 * The decrement that got us here may already have let the wait return, and the owner may
+	 * have freed the ref. This wake is the one touch left, and it uses the word's address, not
+	 * its memory: for a private futex the kernel keys the waiters by (mm, address) after a
+	 * range check (get_futex_key, access_ok) and futex_wake only compares keys; it never
+	 * reads the word. Memory freed but mapped is not touched; an unmapped page still wakes
+	 * nobody and returns 0 (only an address outside user space gives EFAULT, and the return is
+	 * ignored); an address reused for another futex word can get one spurious wake, which
+	 * every futex waiter re-checks in a loop, as ours do.
+	 */
 	futex_wake_all(&ref->word);
 }
 

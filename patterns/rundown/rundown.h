@@ -33,6 +33,7 @@
 
 #define RUNDOWN_ACTIVE 1u	/* bit 0: wait has begun; acquire fails */
 #define RUNDOWN_ONE 2u		/* one protection in effect */
+#define RUNDOWN_MAX_HOLDERS (UINT32_MAX / RUNDOWN_ONE)	/* 2^31 - 1 protections at once */
 
 struct rundown_ref {
 	_Atomic uint32_t word;	/* holders * RUNDOWN_ONE | RUNDOWN_ACTIVE; also the futex */
@@ -64,7 +65,7 @@ static inline bool rundown_acquire(struct rundown_ref *ref)
 			SCENARIO_NOTE("rundown_acquire: rundown active, turned away");
 			return false;
 		}
-		if (__builtin_expect(word >= UINT32_MAX - RUNDOWN_ONE, 0))
+		if (__builtin_expect(word / RUNDOWN_ONE == RUNDOWN_MAX_HOLDERS, 0))
 			rundown_acquire_overflow();
 		/*
 		 * acquire on success: pairs with rundown_reinit()'s release store, so a holder of the

@@ -8,7 +8,8 @@
 void rundown_kref_misuse(const char *what, uint32_t count)
 {
 	if (count != 0)
-		teardown_misuse("rundown", "%s: reference count overflow", what);
+		teardown_misuse("rundown", "%s: more than %u references (count overflow)", what,
+				UINT32_MAX);
 	if (!strcmp(what, "rundown_kref_put"))
 		teardown_misuse("rundown", "rundown_kref_put on a zero count (a put without a "
 			       "matching get)");

@@ -1,6 +1,9 @@
 /* The contracts of the three rundown flavours, and their misuse. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "patterns/rundown/rundown.h"
 #include "patterns/rundown/rundown_ca.h"
@@ -147,6 +150,29 @@ Test(rundown, misuse_two_concurrent_waits_abort)
 		      "while another wait is in progress");
 }
 
+/* The largest count is allowed; the next acquire aborts, naming that count exactly. */
+static void acquire_past_the_limit(void *arg)
+{
+	struct rundown_ref *ref = arg;
+
+	atomic_store(&ref->word, (RUNDOWN_MAX_HOLDERS - 1) * RUNDOWN_ONE);
+	if (!rundown_acquire(ref))
+		_exit(1);
+	fprintf(stderr, "holds %u\n", atomic_load(&ref->word) / RUNDOWN_ONE);
+	rundown_acquire(ref);
+}
+
+Test(rundown, misuse_acquire_overflow_aborts_at_the_exact_limit)
+{
+	struct rundown_ref ref = RUNDOWN_REF_INIT;
+	char err[512];
+
+	cr_assert(misuse_aborts_with(acquire_past_the_limit, &ref, "rundown: misuse: "
+				     "rundown_acquire: more than 2147483647 protections held at once",
+				     err, sizeof(err)), "stderr: %s", err);
+	cr_assert(strstr(err, "holds 2147483647\n"), "the last allowed acquire failed: %s", err);
+}
+
 /* ---- Last reference frees ---- */
 
 struct counted {
@@ -241,6 +267,43 @@ Test(rundown_kref, misuse_get_on_a_dead_object_aborts)
 
 	rundown_kref_init(&c.ref);
 	ASSERT_MISUSE(kref_get_at_zero, &c, "rundown: misuse: rundown_kref_get on a zero count");
+}
+
+static void kref_get_past_the_limit(void *arg)
+{
+	struct counted *c = arg;
+
+	atomic_store(&c->ref.refcount, UINT32_MAX - 1);
+	rundown_kref_get(&c->ref);
+	fprintf(stderr, "holds %u\n", rundown_kref_read(&c->ref));
+	rundown_kref_get(&c->ref);
+}
+
+static void kref_get_unless_zero_past_the_limit(void *arg)
+{
+	struct counted *c = arg;
+
+	atomic_store(&c->ref.refcount, UINT32_MAX - 1);
+	if (!rundown_kref_get_unless_zero(&c->ref))
+		_exit(1);
+	fprintf(stderr, "holds %u\n", rundown_kref_read(&c->ref));
+	rundown_kref_get_unless_zero(&c->ref);
+}
+
+Test(rundown_kref, misuse_count_overflow_aborts_at_the_exact_limit)
+{
+	struct counted c = { .destroyed = 0 };
+	char err[512];
+
+	rundown_kref_init(&c.ref);
+	cr_assert(misuse_aborts_with(kref_get_past_the_limit, &c, "rundown: misuse: "
+				     "rundown_kref_get: more than 4294967295 references", err,
+				     sizeof(err)), "stderr: %s", err);
+	cr_assert(strstr(err, "holds 4294967295\n"), "the last allowed get failed: %s", err);
+	cr_assert(misuse_aborts_with(kref_get_unless_zero_past_the_limit, &c, "rundown: misuse: "
+				     "rundown_kref_get_unless_zero: more than 4294967295 references",
+				     err, sizeof(err)), "stderr: %s", err);
+	cr_assert(strstr(err, "holds 4294967295\n"), "the last allowed get failed: %s", err);
 }
 
 /* ---- Cache-aware rundown: the same contract ---- */
