@@ -12,6 +12,9 @@
 /* Scans a writer makes, a few ns each, before it sleeps: readers' sections are short. */
 #define TRCU_SPIN_SCANS 1000
 
+/* What a grace period still waits for, per reader (trcu_reader.wait). */
+enum { TRCU_WAIT_NONE, TRCU_WAIT_PHASE1, TRCU_WAIT_PHASE2 };
+
 struct trcu_state trcu_state = { .section = TRCU_REGISTERED };
 _Thread_local struct trcu_reader trcu_self;
 
@@ -46,8 +49,8 @@ unsigned long trcu_read_lock_slow(unsigned long w)
 		teardown_misuse("rcu", "trcu_read_lock on a thread that did not call "
 			       "trcu_register_thread");
 	if ((w & TRCU_NEST_MASK) == TRCU_NEST_MASK)
-		teardown_misuse("rcu", "trcu_read_lock nested more than %lu deep", TRCU_NEST_MASK - 1);
-	return w + 1;	/* nested: same section, same sequence */
+		teardown_misuse("rcu", "trcu_read_lock nested more than %lu deep", TRCU_NEST_MASK);
+	return w + 1;	/* nested: same section, same phase */
 }
 
 void trcu_read_unlock_misuse(unsigned long w)
@@ -69,7 +72,11 @@ void trcu_register_thread(void)
 	if (atomic_load_explicit(&trcu_self.word, memory_order_relaxed) & TRCU_REGISTERED)
 		teardown_misuse("rcu", "trcu_register_thread called twice on one thread");
 	pthread_mutex_lock(&trcu_registry_lock);
-	trcu_self.snapshot = 0;	/* a grace period in progress does not wait for us */
+	/*
+	 * A grace period in progress does not wait for us: it issued its membarrier under this
+	 * lock, so our sections load RCU pointers after its caller's unpublish.
+	 */
+	trcu_self.wait = TRCU_WAIT_NONE;
 	trcu_self.prev = NULL;
 	trcu_self.next = trcu_registry;
 	if (trcu_registry)
@@ -98,53 +105,39 @@ void trcu_unregister_thread(void)
 	pthread_mutex_unlock(&trcu_registry_lock);
 }
 
-/* Is r still inside the critical section it was in at the snapshot? Clears r->snapshot if not. */
-static bool trcu_reader_blocks(struct trcu_reader *r)
-{
-	/* acquire: pairs with the reader's release stores; its section happens before our free. */
-	unsigned long w = atomic_load_explicit(&r->word, memory_order_acquire);
-
-	if ((w & TRCU_NEST_MASK) && (w & ~TRCU_NEST_MASK) == (r->snapshot & ~TRCU_NEST_MASK))
-		return true;
-	r->snapshot = 0;
-	return false;
-}
-
-static unsigned trcu_readers_blocking(void)
+/*
+ * One scan of the readers still marked `stage`, against the current `phase`. A reader at depth 0
+ * is done. A reader in a section that copied the current phase is done with this stage: after
+ * phase 1 it waits for phase 2; after phase 2 (the flip made the current phase new) it is done.
+ * A reader in a section that copied the other phase holds this stage up: counted.
+ */
+static unsigned trcu_scan(unsigned char stage, unsigned long phase)
 {
 	unsigned n = 0;
 
-	for (struct trcu_reader *r = trcu_registry; r; r = r->next)
-		if (r->snapshot && trcu_reader_blocks(r))
+	for (struct trcu_reader *r = trcu_registry; r; r = r->next) {
+		unsigned long w;
+
+		if (r->wait != stage)
+			continue;
+		/* acquire: pairs with the reader's release stores; its section happens before our free. */
+		w = atomic_load_explicit(&r->word, memory_order_acquire);
+		if (!(w & TRCU_NEST_MASK))
+			r->wait = TRCU_WAIT_NONE;
+		else if ((w & TRCU_PHASE) == phase)
+			r->wait = stage == TRCU_WAIT_PHASE1 ? TRCU_WAIT_PHASE2 : TRCU_WAIT_NONE;
+		else
 			n++;
+	}
 	return n;
 }
 
-/* quote: synchronize */
-void trcu_synchronize(void)
+/* Spins a while, then sleeps until a reader's unlock wakes us, until no reader holds `stage` up. */
+static void trcu_wait_for_readers(unsigned char stage, unsigned long phase)
 {
 	unsigned n;
 
-	if (atomic_load_explicit(&trcu_self.word, memory_order_relaxed) & TRCU_NEST_MASK)
-		teardown_misuse("rcu", "trcu_synchronize inside a read-side critical section "
-			       "(it would wait for itself forever)");
-	pthread_mutex_lock(&trcu_gp_lock);
-	pthread_mutex_lock(&trcu_registry_lock);
-	/*
-	 * New sections from here on store a new sequence, so a reader that leaves and re-enters
-	 * is seen to have moved on. A reader still storing the old one only makes us wait for its
-	 * next exit: safe. After the membarrier below, every reader's next lock loads the new one.
-	 */
-	atomic_fetch_add_explicit(&trcu_state.section, TRCU_SEQ_ONE, memory_order_relaxed);
-	/* The caller's unpublish, then our scan: pairs with trcu_reader_fence() in every reader. */
-	trcu_writer_fence();
-	for (struct trcu_reader *r = trcu_registry; r; r = r->next) {
-		/* acquire: a reader seen outside any section left its last one before our free. */
-		unsigned long w = atomic_load_explicit(&r->word, memory_order_acquire);
-
-		r->snapshot = (w & TRCU_NEST_MASK) ? w : 0;
-	}
-	for (unsigned scans = 0; (n = trcu_readers_blocking()) != 0; scans++) {
+	for (unsigned scans = 0; (n = trcu_scan(stage, phase)) != 0; scans++) {
 		if (scans < TRCU_SPIN_SCANS) {
 			teardown_cpu_relax();
 			continue;
@@ -154,13 +147,42 @@ void trcu_synchronize(void)
 		atomic_store_explicit(&trcu_state.writer_waiting, 1, memory_order_relaxed);
 		/* writer_waiting, then the words: pairs with the reader's unlock (word, then flag). */
 		trcu_writer_fence();
-		if (trcu_readers_blocking()) {
+		if (trcu_scan(stage, phase)) {
 			pthread_mutex_unlock(&trcu_registry_lock);
 			futex_wait_while(&trcu_state.writer_waiting, 1);
 			pthread_mutex_lock(&trcu_registry_lock);
 		}
 		atomic_store_explicit(&trcu_state.writer_waiting, 0, memory_order_relaxed);
 	}
+}
+
+/* quote: synchronize */
+void trcu_synchronize(void)
+{
+	unsigned long phase;
+
+	if (atomic_load_explicit(&trcu_self.word, memory_order_relaxed) & TRCU_NEST_MASK)
+		teardown_misuse("rcu", "trcu_synchronize inside a read-side critical section "
+			       "(it would wait for itself forever)");
+	pthread_mutex_lock(&trcu_gp_lock);
+	pthread_mutex_lock(&trcu_registry_lock);
+	/* The caller's unpublish, then our scans and flip: pairs with trcu_reader_fence(). */
+	trcu_writer_fence();
+	phase = atomic_load_explicit(&trcu_state.section, memory_order_relaxed) & TRCU_PHASE;
+	for (struct trcu_reader *r = trcu_registry; r; r = r->next)
+		r->wait = TRCU_WAIT_PHASE1;
+	/* Phase 1: sections that copied the phase before the last flip (a delayed store). */
+	trcu_wait_for_readers(TRCU_WAIT_PHASE1, phase);
+	/*
+	 * The flip. Sections that load the new phase began after the membarrier and cannot find
+	 * the object; we do not wait for them, so a stream of readers cannot hold us. Relaxed: we
+	 * alone store it (under trcu_gp_lock), and a reader that does not see it yet only stores
+	 * the old phase once more, which phase 2 waits out.
+	 */
+	phase ^= TRCU_PHASE;
+	atomic_store_explicit(&trcu_state.section, TRCU_REGISTERED | phase, memory_order_relaxed);
+	/* Phase 2: sections seen in phase 1 that copied the phase the flip made old. */
+	trcu_wait_for_readers(TRCU_WAIT_PHASE2, phase);
 	pthread_mutex_unlock(&trcu_registry_lock);
 	pthread_mutex_unlock(&trcu_gp_lock);
 	SCENARIO_NOTE("trcu_synchronize: grace period over");

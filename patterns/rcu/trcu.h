@@ -4,20 +4,40 @@
  * trcu_qsbr.h. Every public symbol is trcu_*, so it links beside liburcu's rcu_* and urcu_*.
  *
  * Each registered thread owns one word: nesting depth in the low bits, a "registered" bit, and
- * the grace-period sequence its outermost trcu_read_lock() copied from trcu_state.section. A
- * grace period (trcu_synchronize) bumps the sequence, issues one membarrier, snapshots every
- * word, and waits for each reader that was inside a critical section to leave it: its depth
- * drops to 0, or its sequence moves on (it left, and entered a new section).
+ * the grace-period phase (one bit) its outermost trcu_read_lock() copied from
+ * trcu_state.section. A grace period (trcu_synchronize), as liburcu's urcu-memb does it:
+ *
+ *	membarrier		the caller's unpublish is visible to every later section
+ *	wait, phase 1		for each section that copied the other phase (a reader that loaded
+ *				the phase before the last flip and stored it late)
+ *	flip the phase
+ *	wait, phase 2		for each section seen in phase 1 that copied the old phase
+ *
+ * A reader is waited for only while its word shows depth >= 1 and the phase being waited out;
+ * a section that copied the new phase, or a word at depth 0, releases the writer. So a reader
+ * that re-enters back to back holds a grace period for its current section and at most the
+ * next one in each phase, however long it keeps entering.
  *
  * Why it is enough (the grace-period guarantee): the caller unpublished the object before
- * trcu_synchronize(). A reader that found the object had stored its word before loading the
- * pointer. membarrier() acts as a full barrier in every running thread of the process, at some
- * point of its program, and as one in the writer between its unpublish and its scan; so either
- * the scan sees that reader's word, and waits for it, or the reader's load of the pointer
- * comes after the unpublish and cannot find the object. The wait ends by loading (acquire) the
- * word a reader stored (release) when it left: everything the reader did inside happens before
- * whatever the writer frees next. That edge is on the word itself, so ThreadSanitizer sees it;
- * the membarrier adds no happens-before edge and needs no annotation (see chapters/05-rcu.md).
+ * trcu_synchronize(). Take a section S that found the object; it stored its word (depth 1,
+ * phase p) and only then loaded the pointer. membarrier() acts as a full barrier in every
+ * running thread of the process, at some point B of its program, and as one in the writer
+ * between the unpublish and everything after. S's pointer load did not see the unpublish, so
+ * it comes before B; so does S's store of its word, and the load of p before it. Hence:
+ *  - every scan sees S's word or a later value: a word at depth 0, or with a phase copied
+ *    later, means S has ended;
+ *  - p was loaded before the flip below: it is the phase before the flip, or, if this reader
+ *    was delayed between its load of the phase and its store, an older one. Phase 1 waits
+ *    until the word no longer shows a phase other than the current one; if it still shows S,
+ *    S copied the current phase, which the flip makes old, and phase 2 waits until the word
+ *    shows depth 0 or the new phase: a later section.
+ * One phase is not enough: a reader delayed between its load and its store across one flip
+ * stores a phase that the next grace period's flip makes "new", and that grace period would
+ * not wait for it (tested: grace/a_reader_delayed_across_a_flip_is_waited_for).
+ * The wait ends by loading (acquire) the word a reader stored (release) when it left or
+ * re-entered: everything the reader did inside S happens before whatever the writer frees
+ * next. That edge is on the word itself, so ThreadSanitizer sees it; the membarrier adds no
+ * happens-before edge and needs no annotation (see chapters/05-rcu.md).
  *
  * Without membarrier (old kernel, seccomp) the reader pays a full fence instead: the same
  * argument with two fences (store-buffering). TRCU_NO_MEMBARRIER=1 forces that mode at start-up.
@@ -49,18 +69,18 @@ struct trcu_head {
 
 #define TRCU_NEST_MASK 0xffffUL		/* read-side nesting depth */
 #define TRCU_REGISTERED 0x10000UL	/* set from register to unregister */
-#define TRCU_SEQ_ONE 0x20000UL		/* bumped by each grace period */
+#define TRCU_PHASE 0x20000UL		/* flipped by each grace period */
 
 struct trcu_reader {
 	_Atomic unsigned long word;
-	unsigned long snapshot;		/* the writer's, under the registry lock */
+	unsigned char wait;		/* the writer's (TRCU_WAIT_*), under the registry lock */
 	struct trcu_reader *prev, *next;	/* the registry */
 };
 
 struct trcu_state {
 	bool membarrier;		/* decided once, before main() */
 	_Atomic uint32_t writer_waiting;	/* futex: a writer sleeps until a reader leaves */
-	/* REGISTERED plus the grace-period sequence: what an outermost trcu_read_lock() stores. */
+	/* REGISTERED plus the grace-period phase: what an outermost trcu_read_lock() stores. */
 	_Atomic unsigned long section;
 };
 
@@ -82,6 +102,14 @@ unsigned long trcu_read_lock_slow(unsigned long word);
 void trcu_read_unlock_misuse(unsigned long word) __attribute__((noreturn));
 void trcu_wake_writer(void);
 
+/*
+ * Where a reader preempted between its load of the phase and its store of its word stops. A
+ * unit test defines it before including this file, to hold a reader there across a grace period.
+ */
+#ifndef TRCU_READ_LOCK_PREEMPTED
+#define TRCU_READ_LOCK_PREEMPTED() ((void)0)
+#endif
+
 /* The reader's half of the store-load pairing with the writer's membarrier (or fence). */
 static inline void trcu_reader_fence(void)
 {
@@ -94,14 +122,16 @@ static inline void trcu_read_lock(void)
 	unsigned long w = atomic_load_explicit(&trcu_self.word, memory_order_relaxed);
 
 	/*
-	 * Outermost: store the current sequence, depth 1. The value does not depend on the load
+	 * Outermost: store the current phase, depth 1. The value does not depend on the load
 	 * of w (that only picks the branch), so back-to-back sections do not chain through
-	 * store-to-load forwarding. Relaxed: see trcu_synchronize() for why a stale one is safe.
+	 * store-to-load forwarding. Relaxed: a stale phase is what phase 1 of trcu_synchronize()
+	 * waits out (see the top of this file).
 	 */
 	if (__builtin_expect((w & (TRCU_REGISTERED | TRCU_NEST_MASK)) == TRCU_REGISTERED, 1))
 		w = atomic_load_explicit(&trcu_state.section, memory_order_relaxed) + 1;
 	else
 		w = trcu_read_lock_slow(w);
+	TRCU_READ_LOCK_PREEMPTED();	/* a unit test's stop; nothing elsewhere */
 	/*
 	 * The word must be visible before this section loads any RCU pointer: the store-load pair
 	 * with the writer's unpublish-then-scan, ordered by trcu_reader_fence() here and membarrier

@@ -12,6 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* A reader can be stopped between its load of the phase and its store (see trcu.h). */
+static void read_lock_preempted(void);
+#define TRCU_READ_LOCK_PREEMPTED() read_lock_preempted()
+
 #include "patterns/rcu/trcu.h"
 #include "patterns/rcu/trcu_qsbr.h"
 #include "tests/misuse.h"
@@ -91,6 +95,18 @@ Test(grace, nesting_is_one_section)
 	trcu_read_unlock();
 	cr_assert_eq(atomic_load(&trcu_self.word) & TRCU_NEST_MASK, 0);
 	trcu_synchronize();	/* registered, outside any section: does not wait for itself */
+	trcu_unregister_thread();
+}
+
+Test(grace, nesting_to_the_limit_works)
+{
+	trcu_register_thread();
+	for (unsigned long i = 0; i < TRCU_NEST_MASK; i++)
+		trcu_read_lock();
+	cr_assert_eq(atomic_load(&trcu_self.word) & TRCU_NEST_MASK, 65535);
+	for (unsigned long i = 0; i < TRCU_NEST_MASK; i++)
+		trcu_read_unlock();
+	cr_assert_eq(atomic_load(&trcu_self.word) & TRCU_NEST_MASK, 0);
 	trcu_unregister_thread();
 }
 
@@ -174,6 +190,191 @@ Test(grace, a_reader_that_re_enters_does_not_hold_the_writer, .timeout = 20)
 	sem_post(&r.leave);
 	pthread_join(rt, NULL);
 	cr_assert_lt(r.left_at, w.returned_at);
+}
+
+/* A reader stopped in trcu_read_lock() after it loaded the phase, before it stored it. */
+static struct {
+	sem_t loaded, store;
+} delayed;
+static _Thread_local bool stop_in_read_lock;
+
+static void read_lock_preempted(void)
+{
+	if (!stop_in_read_lock)
+		return;
+	stop_in_read_lock = false;
+	sem_post(&delayed.loaded);
+	sem_wait(&delayed.store);
+}
+
+static void *delayed_reader(void *arg)
+{
+	struct reader *r = arg;
+
+	trcu_register_thread();
+	stop_in_read_lock = true;
+	trcu_read_lock();
+	sem_post(&r->entered);
+	sem_wait(&r->leave);
+	r->left_at = atomic_fetch_add(r->order, 1);
+	trcu_read_unlock();
+	trcu_unregister_thread();
+	return NULL;
+}
+
+struct flagged_writer {
+	struct writer w;
+	atomic_bool returned;
+};
+
+static void *flagged_writer_thread(void *arg)
+{
+	struct flagged_writer *f = arg;
+
+	writer_thread(&f->w);
+	atomic_store(&f->returned, true);
+	return NULL;
+}
+
+/*
+ * A reader loads the phase, is preempted, and stores it only after a whole grace period has
+ * flipped the phase: its section looks like one that began after the next grace period's flip.
+ * The next grace period must still wait for it (its phase 1 does; a single flip would not).
+ */
+Test(grace, a_reader_delayed_across_a_flip_is_waited_for, .timeout = 20)
+{
+	atomic_int order = 0;
+	struct reader r;
+	struct flagged_writer f = { .w = { .order = &order } };
+	pthread_t rt, wt;
+
+	sem_init(&delayed.loaded, 0, 0);
+	sem_init(&delayed.store, 0, 0);
+	reader_init(&r, &order, false);
+	pthread_create(&rt, NULL, delayed_reader, &r);
+	sem_wait(&delayed.loaded);
+	trcu_synchronize();	/* the reader is at depth 0: returns, and flips the phase */
+	sem_post(&delayed.store);
+	sem_wait(&r.entered);	/* inside, with the phase from before that flip */
+	pthread_create(&wt, NULL, flagged_writer_thread, &f);
+	while (!atomic_load(&trcu_state.writer_waiting) && !atomic_load(&f.returned))
+		sched_yield();
+	sem_post(&r.leave);
+	pthread_join(wt, NULL);
+	pthread_join(rt, NULL);
+	cr_assert_lt(r.left_at, f.w.returned_at, "synchronize returned while a reader that stored "
+		     "a phase from before the last flip was inside");
+}
+
+/*
+ * A reader that enters sections back to back, each long enough for a writer to go to sleep in
+ * it. It counts the sections it ends while a writer sleeps waiting for a reader: the sections a
+ * grace period waited through. A grace period waits for the section in progress and at most
+ * one more per phase; it must not wait for every section that follows.
+ */
+#define STREAM_SPIN 20000	/* pauses per section */
+#define STREAM_SECTIONS 2000	/* the reader's sections the writer runs against */
+#define STREAM_BOUND 3		/* sections one grace period may sleep through */
+#define STREAM_GIVE_UP 100	/* then the reader stops, so that a starved writer returns */
+
+struct stream {
+	pthread_t thread;
+	bool qsbr;
+	atomic_bool stop;
+	atomic_long sections, slept_through;
+};
+
+static bool stream_writer_sleeps(struct stream *s)
+{
+	return s->qsbr ? trcu_qsbr_writer_sleeps() : atomic_load(&trcu_state.writer_waiting);
+}
+
+static void *stream_reader(void *arg)
+{
+	struct stream *s = arg;
+
+	if (s->qsbr)
+		trcu_qsbr_register_thread();
+	else
+		trcu_register_thread();
+	while (!atomic_load(&s->stop)) {
+		if (!s->qsbr)
+			trcu_read_lock();
+		for (int i = 0; i < STREAM_SPIN; i++)
+			teardown_cpu_relax();
+		if (stream_writer_sleeps(s) &&
+		    atomic_fetch_add(&s->slept_through, 1) + 1 >= STREAM_GIVE_UP)
+			atomic_store(&s->stop, true);
+		if (s->qsbr)
+			trcu_qsbr_quiescent_state();
+		else
+			trcu_read_unlock();
+		atomic_fetch_add(&s->sections, 1);
+	}
+	if (s->qsbr)
+		trcu_qsbr_unregister_thread();
+	else
+		trcu_unregister_thread();
+	return NULL;
+}
+
+static struct trcu_head stream_head;
+
+static void stream_nothing(struct trcu_head *head)
+{
+	(void)head;
+}
+
+static void call_and_barrier(void)
+{
+	trcu_call(&stream_head, stream_nothing);
+	trcu_barrier();
+}
+
+/* Runs grace(), again and again, against a back-to-back reader; returns the worst count. */
+static long worst_sections_slept_through(bool qsbr, void (*grace)(void))
+{
+	struct stream s = { .qsbr = qsbr };
+	long worst = 0;
+
+	pthread_create(&s.thread, NULL, stream_reader, &s);
+	while (!atomic_load(&s.sections))
+		sched_yield();
+	while (atomic_load(&s.sections) < STREAM_SECTIONS && !atomic_load(&s.stop)) {
+		long n;
+
+		atomic_store(&s.slept_through, 0);
+		grace();
+		n = atomic_load(&s.slept_through);
+		worst = n > worst ? n : worst;
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(s.thread, NULL);
+	return worst;
+}
+
+Test(grace, a_stream_of_readers_does_not_starve_synchronize, .timeout = 120)
+{
+	long worst = worst_sections_slept_through(false, trcu_synchronize);
+
+	cr_assert_leq(worst, STREAM_BOUND, "one trcu_synchronize slept through %ld sections of a "
+		      "reader entering back to back", worst);
+}
+
+Test(call, a_stream_of_readers_does_not_starve_barrier, .timeout = 120)
+{
+	long worst = worst_sections_slept_through(false, call_and_barrier);
+
+	cr_assert_leq(worst, STREAM_BOUND, "one trcu_call + trcu_barrier slept through %ld "
+		      "sections of a reader entering back to back", worst);
+}
+
+Test(qsbr, a_stream_of_quiescent_states_does_not_starve_synchronize, .timeout = 120)
+{
+	long worst = worst_sections_slept_through(true, trcu_qsbr_synchronize);
+
+	cr_assert_leq(worst, STREAM_BOUND, "one trcu_qsbr_synchronize slept through %ld quiescent "
+		      "states of a reader reporting back to back", worst);
 }
 
 #define N_CALLS 100
@@ -293,6 +494,15 @@ static void lock_unregistered(void *arg)
 	trcu_read_lock();
 }
 
+static void nest_past_the_limit(void *arg)
+{
+	(void)arg;
+	trcu_register_thread();
+	for (unsigned long i = 0; i < 65535; i++)
+		trcu_read_lock();
+	trcu_read_lock();
+}
+
 static void synchronize_inside_section(void *arg)
 {
 	(void)arg;
@@ -380,6 +590,11 @@ Test(misuse, read_lock_on_unregistered_thread)
 {
 	ASSERT_MISUSE(lock_unregistered, "trcu_read_lock on a thread that did not call "
 		      "trcu_register_thread");
+}
+
+Test(misuse, nesting_past_the_limit)
+{
+	ASSERT_MISUSE(nest_past_the_limit, "trcu_read_lock nested more than 65535 deep");
 }
 
 Test(misuse, synchronize_inside_read_side_section_is_a_self_deadlock)
