@@ -30,14 +30,31 @@ bool tepoch_uses_membarrier(void)
 }
 
 /* The advancer's half of every store-load pair: a full barrier in each running reader too. */
-static void tepoch_advancer_fence(void)
+static void tepoch_advancer_fence(struct tepoch *d)
 {
 	asym_fence_heavy(tepoch_membarrier, "epoch");
+	d->n_fences++;
 }
 
 static inline unsigned long epoch_of(unsigned long word)
 {
-	return word >> TEPOCH_EPOCH_SHIFT;
+	return word >> TEPOCH_EPOCH_SHIFT & TEPOCH_EPOCH_MASK;
+}
+
+/* The domain's word at epoch e: what an outermost enter copies (plus depth 1). */
+static inline unsigned long section_word(unsigned long e)
+{
+	return TEPOCH_REGISTERED | (e & TEPOCH_EPOCH_MASK) << TEPOCH_EPOCH_SHIFT;
+}
+
+/*
+ * The steps from epoch `from` to epoch `to`, counted on the field's circle (serial-number
+ * arithmetic). Callers read `to` after `from`, so it is never behind: the true count is this
+ * one or a whole number of laps more.
+ */
+static inline unsigned long epoch_steps(unsigned long from, unsigned long to)
+{
+	return (to - from) & TEPOCH_EPOCH_MASK;
 }
 
 static void list_init(struct tepoch_list *l)
@@ -55,24 +72,32 @@ static void list_append(struct tepoch_list *l, struct tepoch_list *from)
 	list_init(from);
 }
 
-void tepoch_init(struct tepoch *d)
+void tepoch_init_at(struct tepoch *d, unsigned long epoch)
 {
-	atomic_init(&d->section, TEPOCH_REGISTERED | TEPOCH_EPOCH_ONE);	/* epoch 1 */
+	atomic_init(&d->section, section_word(epoch));
 	atomic_init(&d->writer_waiting, 0);
 	pthread_mutex_init(&d->gp_lock, NULL);
 	pthread_mutex_init(&d->registry_lock, NULL);
 	d->records = NULL;
 	list_init(&d->orphans);
-	d->n_orphans = 0;
+	atomic_init(&d->n_orphans, 0);
+	d->n_fences = 0;
+}
+
+void tepoch_init(struct tepoch *d)
+{
+	tepoch_init_at(d, 1);
 }
 
 void tepoch_destroy(struct tepoch *d)
 {
+	size_t n_orphans = atomic_load_explicit(&d->n_orphans, memory_order_relaxed);
+
 	if (d->records)
 		teardown_misuse("epoch", "tepoch_destroy with a record still registered");
-	if (d->n_orphans)
+	if (n_orphans)
 		teardown_misuse("epoch", "tepoch_destroy with %zu retired entries not yet destroyed "
-			       "(call tepoch_barrier first)", d->n_orphans);
+			       "(call tepoch_barrier first)", n_orphans);
 	pthread_mutex_destroy(&d->gp_lock);
 	pthread_mutex_destroy(&d->registry_lock);
 }
@@ -87,8 +112,7 @@ unsigned long tepoch_enter_slow(unsigned long w)
 	if (!(w & TEPOCH_REGISTERED))
 		teardown_misuse("epoch", "tepoch_enter on a record that is not registered");
 	if ((w & TEPOCH_NEST_MASK) == TEPOCH_NEST_MASK)
-		teardown_misuse("epoch", "tepoch_enter nested more than %lu deep",
-				TEPOCH_NEST_MASK - 1);
+		teardown_misuse("epoch", "tepoch_enter nested more than %lu deep", TEPOCH_NEST_MASK);
 	return w + 1;	/* nested: same section, same epoch */
 }
 
@@ -110,6 +134,7 @@ void tepoch_register(struct tepoch *d, struct tepoch_record *r)
 	if (atomic_load_explicit(&r->word, memory_order_relaxed) & TEPOCH_REGISTERED)
 		teardown_misuse("epoch", "tepoch_register on a record already registered");
 	r->domain = d;
+	r->owner = pthread_self();
 	list_init(&r->pending);
 	r->n_pending = 0;
 	r->n_retired = r->n_destroyed = 0;
@@ -119,28 +144,34 @@ void tepoch_register(struct tepoch *d, struct tepoch_record *r)
 	if (d->records)
 		d->records->prev = r;
 	d->records = r;
-	/* Outside any section, at epoch 0: an advancer in progress settles us with its fence. */
-	atomic_store_explicit(&r->word, TEPOCH_REGISTERED, memory_order_relaxed);
+	r->seen_word = 0;	/* never a registered word */
+	/*
+	 * Outside any section, as if it had just left one at the current epoch: its next enter
+	 * loads that epoch or a later one (coherence), so a scan may take the word at face value.
+	 */
+	atomic_store_explicit(&r->word, atomic_load_explicit(&d->section, memory_order_relaxed),
+			      memory_order_relaxed);
 	pthread_mutex_unlock(&d->registry_lock);
 }
 
-static unsigned long tepoch_check_outside(struct tepoch_record *r, const char *what)
+/* Reclamation runs outside any section of the domain (tepoch.h): `why` says what goes wrong. */
+static void tepoch_check_outside(struct tepoch_record *r, const char *what, const char *why)
 {
 	unsigned long w = atomic_load_explicit(&r->word, memory_order_relaxed);
 
 	if (!(w & TEPOCH_REGISTERED))
 		teardown_misuse("epoch", "%s on a record that is not registered", what);
 	if (w & TEPOCH_NEST_MASK)
-		teardown_misuse("epoch", "%s inside an epoch section (it would wait for itself "
-			       "forever)", what);
-	return w;
+		teardown_misuse("epoch", "%s inside an epoch section (%s)", what, why);
 }
+
+#define TEPOCH_WAITS_FOR_ITSELF "it would wait for itself forever"
 
 void tepoch_unregister(struct tepoch_record *r)
 {
 	struct tepoch *d = r->domain;
 
-	tepoch_check_outside(r, "tepoch_unregister");
+	tepoch_check_outside(r, "tepoch_unregister", "no advancer would wait for the rest of it");
 	pthread_mutex_lock(&d->registry_lock);
 	if (r->prev)
 		r->prev->next = r->next;
@@ -149,7 +180,10 @@ void tepoch_unregister(struct tepoch_record *r)
 	if (r->next)
 		r->next->prev = r->prev;
 	list_append(&d->orphans, &r->pending);
-	d->n_orphans += r->n_pending;
+	/* Relaxed: the count is written only under registry_lock; poll reads it as a hint. */
+	atomic_store_explicit(&d->n_orphans, atomic_load_explicit(&d->n_orphans,
+								  memory_order_relaxed) + r->n_pending,
+			      memory_order_relaxed);
 	r->n_pending = 0;
 	atomic_store_explicit(&r->word, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&d->registry_lock);
@@ -183,23 +217,42 @@ void tepoch_call(struct tepoch_record *r, struct tepoch_entry *entry,
 struct tepoch_scan {
 	unsigned in_old_section;	/* inside a section that began before e: wait for it */
 	unsigned idle_unsettled;	/* outside, last seen before e: a membarrier settles it */
+	bool own_thread;		/* one in an old section is the caller's thread's */
 };
+
+/*
+ * Whether r's word w shows a record that has moved on to epoch e. A word the scans saw
+ * unchanged across a step was written a whole lap ago if it shows e now.
+ */
+static bool tepoch_moved_on(struct tepoch_record *r, unsigned long w, unsigned long e)
+{
+	if (w != r->seen_word) {
+		r->seen_word = w;
+		r->seen_at = e;
+		r->seen_a_lap_ago = false;
+	} else if (r->seen_at != e) {
+		r->seen_a_lap_ago = true;
+	}
+	return epoch_of(w) == e && !r->seen_a_lap_ago;
+}
 
 static struct tepoch_scan tepoch_scan(struct tepoch *d, struct tepoch_record *self,
 				      unsigned long e)
 {
-	struct tepoch_scan s = { 0, 0 };
+	struct tepoch_scan s = { 0, 0, false };
 
 	for (struct tepoch_record *r = d->records; r; r = r->next) {
 		/* acquire: pairs with the reader's release stores (argument 4). */
 		unsigned long w = atomic_load_explicit(&r->word, memory_order_acquire);
 
-		if (r == self || epoch_of(w) == e)
-			continue;	/* ourselves (outside, checked), or moved on to e */
-		if (w & TEPOCH_NEST_MASK)
+		if (tepoch_moved_on(r, w, e) || r == self)
+			continue;	/* moved on to e, or ourselves (outside, checked) */
+		if (w & TEPOCH_NEST_MASK) {
 			s.in_old_section++;
-		else
+			s.own_thread |= pthread_equal(r->owner, self->owner);
+		} else {
 			s.idle_unsettled++;
+		}
 	}
 	return s;
 }
@@ -223,12 +276,16 @@ static bool tepoch_wait_for(struct tepoch *d, struct tepoch_record *self, unsign
 			break;
 		if (!may_block && (s.in_old_section || fenced))
 			return false;	/* a reader is in the way: tepoch_poll() does not wait */
+		if (s.own_thread)
+			teardown_misuse("epoch", "a wait by a thread inside a section of the same "
+				       "domain, through another record (it would wait for itself "
+				       "forever)");
 		if (may_block && scans < (s.in_old_section ? TEPOCH_SPIN_SCANS : TEPOCH_IDLE_SCANS)) {
 			teardown_cpu_relax();	/* busy readers move on to e by themselves */
 			continue;
 		}
 		if (!s.in_old_section) {
-			tepoch_advancer_fence();	/* settles the idle ones (argument 3) */
+			tepoch_advancer_fence(d);	/* settles the idle ones (argument 3) */
 			fenced = true;
 			continue;
 		}
@@ -237,7 +294,7 @@ static bool tepoch_wait_for(struct tepoch *d, struct tepoch_record *self, unsign
 		SCENARIO_TEARDOWN_BLOCKS();
 		atomic_store_explicit(&d->writer_waiting, 1, memory_order_relaxed);
 		/* writer_waiting, then the words: pairs with tepoch_exit() (word, then flag). */
-		tepoch_advancer_fence();
+		tepoch_advancer_fence(d);
 		fenced = true;
 		s = tepoch_scan(d, self, e);
 		if (s.in_old_section) {
@@ -252,45 +309,55 @@ static bool tepoch_wait_for(struct tepoch *d, struct tepoch_record *self, unsign
 /* end quote: wait_for */
 
 /*
+ * The epoch from e to e + 1 (0 after the last). Only gp_lock's holder changes the epoch, and
+ * tepoch_call()'s read-modify-write adds 0, so the word still shows e: an exchange suffices.
+ */
+static void tepoch_step(struct tepoch *d, unsigned long e)
+{
+	/* seq_cst read-modify-write: continues the release sequence (argument 1). */
+	atomic_exchange_explicit(&d->section, section_word(e + 1), memory_order_seq_cst);
+	SCENARIO_NOTE("epoch %lu -> %lu", e, (e + 1) & TEPOCH_EPOCH_MASK);
+}
+
+/*
  * One step of the epoch, from e to e + 1, once no section older than e remains. Returns false
  * (without waiting) if !may_block and a reader is in the way. Called with gp_lock held.
  */
 static bool tepoch_advance(struct tepoch *d, struct tepoch_record *self, unsigned long e,
 			   bool may_block)
 {
-	unsigned long from = TEPOCH_REGISTERED | e << TEPOCH_EPOCH_SHIFT;
 	bool clear;
 
 	pthread_mutex_lock(&d->registry_lock);
 	clear = tepoch_wait_for(d, self, e, may_block);
 	pthread_mutex_unlock(&d->registry_lock);
-	if (!clear)
-		return false;
-	/* seq_cst read-modify-write: continues the release sequence (argument 1). */
-	if (atomic_compare_exchange_strong_explicit(&d->section, &from, from + TEPOCH_EPOCH_ONE,
-						    memory_order_seq_cst, memory_order_acquire))
-		SCENARIO_NOTE("epoch %lu -> %lu", e, e + 1);
-	return true;	/* if the exchange failed, another thread already moved it on */
+	if (clear)
+		tepoch_step(d, e);
+	return clear;
 }
 
-/* Moves the epoch to at least target. */
-static bool tepoch_advance_to(struct tepoch *d, struct tepoch_record *self, unsigned long target,
-			      bool may_block)
+/* Moves the epoch two steps past t (at most two steps: t is never ahead of the epoch). */
+static bool tepoch_advance_past(struct tepoch *d, struct tepoch_record *self, unsigned long t,
+				bool may_block)
 {
 	unsigned long e;
 
-	while ((e = tepoch_epoch(d)) < target)
+	while (epoch_steps(t, e = tepoch_epoch(d)) < 2)
 		if (!tepoch_advance(d, self, e, may_block))
 			return false;
 	return true;
 }
 
-/* Runs the destructors of l's entries retired before epoch `safe_below`; returns how many. */
-static size_t tepoch_run(struct tepoch_list *l, unsigned long safe_below)
+/*
+ * Runs the destructors of l's entries, from the head, while they are safe at epoch `now` (or
+ * all of them); returns how many. An entry retired at t is safe once the epoch is two steps
+ * past it (tepoch.h); epochs never decrease along l, so the first unsafe one ends the run.
+ */
+static size_t tepoch_run(struct tepoch_list *l, unsigned long now, bool all)
 {
 	size_t n = 0;
 
-	while (l->head && l->head->epoch < safe_below) {
+	while (l->head && (all || epoch_steps(l->head->epoch, now) >= 2)) {
 		struct tepoch_entry *entry = l->head;
 
 		l->head = entry->next;
@@ -302,13 +369,42 @@ static size_t tepoch_run(struct tepoch_list *l, unsigned long safe_below)
 	return n;
 }
 
-static void tepoch_reclaim_own(struct tepoch_record *r, unsigned long safe_below)
+static void tepoch_reclaim_own(struct tepoch_record *r, unsigned long now, bool all)
 {
-	size_t n = tepoch_run(&r->pending, safe_below);
+	size_t n = tepoch_run(&r->pending, now, all);
 
 	r->n_pending -= n;
 	r->n_destroyed += n;
 }
+
+/*
+ * Moves the domain's orphans to the end of r's list, tagged with the current epoch: it is no
+ * earlier than the epoch each was retired in, which its record read before unregistering (and
+ * so before the unlock our lock follows). A later tag only makes an entry wait longer, and
+ * keeps the epochs along r's list in order.
+ */
+/* quote: adopt */
+static void tepoch_adopt_orphans(struct tepoch_record *r)
+{
+	struct tepoch *d = r->domain;
+	unsigned long now;
+	size_t n;
+
+	/* Relaxed: only a hint; the list and the count are read again under registry_lock. */
+	if (!atomic_load_explicit(&d->n_orphans, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&d->registry_lock);
+	now = tepoch_epoch(d);
+	for (struct tepoch_entry *e = d->orphans.head; e; e = e->next)
+		e->epoch = now;
+	n = atomic_load_explicit(&d->n_orphans, memory_order_relaxed);
+	list_append(&r->pending, &d->orphans);
+	atomic_store_explicit(&d->n_orphans, 0, memory_order_relaxed);
+	pthread_mutex_unlock(&d->registry_lock);
+	r->n_pending += n;
+	r->newest_pending = now;
+}
+/* end quote: adopt */
 
 /* quote: poll */
 size_t tepoch_poll(struct tepoch_record *r)
@@ -316,82 +412,56 @@ size_t tepoch_poll(struct tepoch_record *r)
 	struct tepoch *d = r->domain;
 	size_t before = r->n_destroyed;
 
-	tepoch_check_outside(r, "tepoch_poll");
+	tepoch_check_outside(r, "tepoch_poll", "poll does not wait for the caller's own section, "
+			     "so it could free what that section holds");
+	tepoch_adopt_orphans(r);
 	if (r->pending.head && pthread_mutex_trylock(&d->gp_lock) == 0) {
 		/* Enough steps for the newest entry; gives up at once if a reader is in the way. */
-		tepoch_advance_to(d, r, r->newest_pending + 2, false);
+		tepoch_advance_past(d, r, r->newest_pending, false);
 		pthread_mutex_unlock(&d->gp_lock);
 	}
-	/* Entries retired at t are safe once the epoch reached t + 2 (tepoch.h). */
-	tepoch_reclaim_own(r, tepoch_epoch(d) - 1);
+	tepoch_reclaim_own(r, tepoch_epoch(d), false);
 	return r->n_destroyed - before;
 }
 /* end quote: poll */
 
 /* quote: synchronize */
-/* Returns the epoch it waited for: every entry retired before it (tag below it) is safe. */
-static unsigned long tepoch_grace_period(struct tepoch_record *r, const char *caller)
+static void tepoch_grace_period(struct tepoch_record *r)
 {
 	struct tepoch *d = r->domain;
-	unsigned long e, from;
+	unsigned long e;
 
-	tepoch_check_outside(r, caller);
 	pthread_mutex_lock(&d->gp_lock);
 	pthread_mutex_lock(&d->registry_lock);
-	do {
-		e = tepoch_epoch(d);
-		tepoch_wait_for(d, r, e, true);	/* usually at once: readers are at e already */
-		from = TEPOCH_REGISTERED | e << TEPOCH_EPOCH_SHIFT;
-		/*
-		 * seq_cst read-modify-write after the caller's unpublish, as in tepoch_call(): a
-		 * reader that sees e + 1 cannot find what the caller unpublished (argument 1).
-		 */
-	} while (!atomic_compare_exchange_strong_explicit(&d->section, &from,
-							  from + TEPOCH_EPOCH_ONE,
-							  memory_order_seq_cst,
-							  memory_order_acquire));
-	SCENARIO_NOTE("epoch %lu -> %lu", e, e + 1);
-	/* So every section that began at e or before, the only ones that could hold it, ended. */
-	tepoch_wait_for(d, r, e + 1, true);
+	e = tepoch_epoch(d);
+	tepoch_wait_for(d, r, e, true);	/* usually at once: readers are at e already */
+	/*
+	 * A read-modify-write after the caller's unpublish, as in tepoch_call(): a reader that
+	 * sees e + 1 cannot find what the caller unpublished (argument 1).
+	 */
+	tepoch_step(d, e);
+	e = (e + 1) & TEPOCH_EPOCH_MASK;
+	/* So every section that began before e, the only ones that could hold it, ended. */
+	tepoch_wait_for(d, r, e, true);
 	pthread_mutex_unlock(&d->registry_lock);
 	pthread_mutex_unlock(&d->gp_lock);
-	SCENARIO_NOTE("tepoch_synchronize: every section older than epoch %lu has ended", e + 1);
-	return e + 1;
+	SCENARIO_NOTE("tepoch_synchronize: every section older than epoch %lu has ended", e);
 }
 
 void tepoch_synchronize(struct tepoch_record *r)
 {
-	tepoch_grace_period(r, "tepoch_synchronize");
+	tepoch_check_outside(r, "tepoch_synchronize", TEPOCH_WAITS_FOR_ITSELF);
+	tepoch_grace_period(r);
 }
 /* end quote: synchronize */
 
 /* quote: barrier */
 void tepoch_barrier(struct tepoch_record *r)
 {
-	struct tepoch *d = r->domain;
-	struct tepoch_list safe, later;
-	unsigned long safe_below;
-	size_t n_safe = 0;
-
-	safe_below = tepoch_grace_period(r, "tepoch_barrier");	/* all retired before the call */
-	tepoch_reclaim_own(r, safe_below);
-	/* Orphans come from several records, in no order: sort out the safe ones under the lock. */
-	list_init(&safe);
-	list_init(&later);
-	pthread_mutex_lock(&d->registry_lock);
-	for (struct tepoch_entry *e = d->orphans.head, *next; e; e = next) {
-		struct tepoch_list *to = e->epoch < safe_below ? &safe : &later;
-
-		next = e->next;
-		e->next = NULL;
-		*to->tail = e;
-		to->tail = &e->next;
-		n_safe += to == &safe;
-	}
-	list_init(&d->orphans);
-	list_append(&d->orphans, &later);
-	d->n_orphans -= n_safe;
-	pthread_mutex_unlock(&d->registry_lock);
-	tepoch_run(&safe, safe_below);
+	tepoch_check_outside(r, "tepoch_barrier", TEPOCH_WAITS_FOR_ITSELF);
+	tepoch_adopt_orphans(r);
+	tepoch_grace_period(r);
+	/* All of r's list was retired (or adopted) before the grace period began. */
+	tepoch_reclaim_own(r, 0, true);
 }
 /* end quote: barrier */

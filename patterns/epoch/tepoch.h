@@ -35,9 +35,30 @@
  * Without membarrier (old kernel, seccomp) the reader pays a full fence instead (store-load,
  * as in ck_epoch_begin). TEPOCH_NO_MEMBARRIER=1 forces that mode at start-up.
  *
+ * The epoch wraps. Its field has TEPOCH_EPOCH_BITS bits (47 on a 64-bit target, 15 on a 32-bit
+ * one), and the step after the last epoch leads to 0. Every comparison counts steps on that
+ * circle, as Linux's ULONG_CMP_LT() and rcu_seq_done() do: an entry retired at t is safe once
+ * (now - t) mod 2^BITS >= 2. A record in a section holds the epoch within one step of its own,
+ * so nothing that can still be in use is more than a step old; what is a whole lap older only
+ * looks young, and waits a step or two longer. One thing a lap can fake: an idle record that
+ * shows the current epoch. A word the advancers saw unchanged across a step is known to be a
+ * lap old, and is settled with a membarrier like any idle record behind the epoch.
+ *
+ * Reclamation runs outside any section of its domain. tepoch_synchronize() and
+ * tepoch_barrier() would wait for the caller's own section forever; tepoch_poll() never waits,
+ * and does not count the caller's own section either, so it could free what that section
+ * holds. All three abort when called inside a section through the same record. A thread that
+ * holds a section through one record and waits through another of the same domain is caught
+ * when the wait would sleep on it.
+ *
+ * Records come and go with their threads. What a record retired and did not see destroyed
+ * becomes the domain's orphans when it unregisters; the next tepoch_poll() or tepoch_barrier()
+ * adopts them into its own list, tagged with the epoch of the adoption (later than their own,
+ * so they only wait longer), and destroys them with its own.
+ *
  * Misuse aborts with "teardown: epoch: misuse: ...": entering on an unregistered record,
- * exit without enter, synchronize/barrier/unregister inside a section (it would wait for
- * itself), registering twice, unregistering twice, destroying a domain still in use.
+ * exit without enter, nesting deeper than 65535, synchronize/barrier/poll/unregister inside a
+ * section, registering twice, unregistering twice, destroying a domain still in use.
  */
 #ifndef TEARDOWN_PATTERNS_EPOCH_TEPOCH_H
 #define TEARDOWN_PATTERNS_EPOCH_TEPOCH_H
@@ -55,6 +76,11 @@
 #define TEPOCH_REGISTERED 0x10000UL
 #define TEPOCH_EPOCH_SHIFT 17
 #define TEPOCH_EPOCH_ONE (1UL << TEPOCH_EPOCH_SHIFT)
+/* The epoch's width: the rest of the word. A test build may narrow it to see the wrap sooner. */
+#ifndef TEPOCH_EPOCH_BITS
+#define TEPOCH_EPOCH_BITS (sizeof(unsigned long) * 8 - TEPOCH_EPOCH_SHIFT)
+#endif
+#define TEPOCH_EPOCH_MASK (~0UL >> (sizeof(unsigned long) * 8 - TEPOCH_EPOCH_BITS))
 
 /* Embedded in an object retired with tepoch_call(), like ck_epoch_entry or epoch_context. */
 struct tepoch_entry {
@@ -77,7 +103,8 @@ struct tepoch {
 	pthread_mutex_t registry_lock;		/* the records, and the orphans */
 	struct tepoch_record *records;
 	struct tepoch_list orphans;		/* retired by records since unregistered */
-	size_t n_orphans;
+	_Atomic size_t n_orphans;		/* written under registry_lock */
+	uint64_t n_fences;	/* membarriers (or fences) the advancers issued, under gp_lock */
 };
 
 /* One cache line (or two) per record: its word is written on every enter and exit. */
@@ -85,31 +112,38 @@ struct tepoch_record {
 	_Atomic unsigned long word __attribute__((aligned(64)));	/* its thread's only */
 	struct tepoch *domain;
 	struct tepoch_record *prev, *next;	/* the registry */
+	pthread_t owner;		/* the thread that registered it, the only one to use it */
 	struct tepoch_list pending;	/* retired through this record, not yet destroyed */
 	size_t n_pending;
-	unsigned long newest_pending;	/* the epoch of the last entry retired */
-	uint64_t n_retired, n_destroyed;
+	unsigned long newest_pending;	/* the epoch of the last entry retired or adopted */
+	uint64_t n_retired, n_destroyed;	/* n_destroyed counts adopted orphans too */
+	/* The advancers' memory of the word, under registry_lock: a word a lap old looks current. */
+	unsigned long seen_word, seen_at;
+	bool seen_a_lap_ago;
 };
 
 void tepoch_init(struct tepoch *d);
+/* Starts the epoch at `epoch` instead of 1: how the tests see it wrap. */
+void tepoch_init_at(struct tepoch *d, unsigned long epoch);
 /* Aborts if a record is still registered or an orphan is still pending. */
 void tepoch_destroy(struct tepoch *d);
 
 void tepoch_register(struct tepoch *d, struct tepoch_record *r);
-/* Outside any section. Entries still pending become the domain's orphans. */
+/* Outside any section. Entries still pending become the domain's orphans (see above). */
 void tepoch_unregister(struct tepoch_record *r);
 
 /* Queues entry->destroy(entry) for after every section that could have found it. O(1). */
 void tepoch_call(struct tepoch_record *r, struct tepoch_entry *entry,
 		 void (*destroy)(struct tepoch_entry *entry));
 /*
- * Never waits: tries to move the epoch on (at most two steps) and runs the destructors of r's
- * pending entries that are now safe. Returns how many it ran.
+ * Outside any section. Never waits: adopts the domain's orphans, tries to move the epoch on (at
+ * most two steps) and runs the destructors of r's pending entries that are now safe. Returns
+ * how many it ran.
  */
 size_t tepoch_poll(struct tepoch_record *r);
 /* Blocks until every section that began before the call has ended. */
 void tepoch_synchronize(struct tepoch_record *r);
-/* tepoch_synchronize(), then runs every destructor pending on r, and the domain's orphans. */
+/* Adopts the orphans, tepoch_synchronize(), then runs every destructor pending on r. */
 void tepoch_barrier(struct tepoch_record *r);
 
 unsigned long tepoch_epoch(struct tepoch *d);

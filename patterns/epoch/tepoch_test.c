@@ -308,6 +308,22 @@ static void unregister_inside(void *arg)
 	tepoch_unregister(&c->rec);
 }
 
+static void poll_inside(void *arg)
+{
+	struct misuse_ctx *c = arg;
+
+	tepoch_enter(&c->rec);
+	tepoch_poll(&c->rec);
+}
+
+static void nest_too_deep(void *arg)
+{
+	struct misuse_ctx *c = arg;
+
+	for (unsigned long i = 0; i <= TEPOCH_NEST_MASK; i++)
+		tepoch_enter(&c->rec);
+}
+
 static void register_twice(void *arg)
 {
 	struct misuse_ctx *c = arg;
@@ -330,6 +346,27 @@ static void destroy_with_orphans(void *arg)
 	tepoch_destroy(&c->d);
 }
 
+/* A section through one record, a wait through another record of the same domain. */
+static void synchronize_inside_through_another_record(void *arg)
+{
+	struct misuse_ctx *c = arg;
+	struct tepoch_record other = { 0 };
+
+	tepoch_register(&c->d, &other);
+	tepoch_enter(&c->rec);
+	tepoch_synchronize(&other);
+}
+
+Test(epoch_misuse, synchronize_inside_through_another_record_aborts, .timeout = 20)
+{
+	char err[512];
+
+	cr_assert(misuse_aborts_with(synchronize_inside_through_another_record, ctx_new(true),
+				     "epoch: misuse: a wait by a thread inside a section of the "
+				     "same domain, through another record", err, sizeof(err)),
+		  "stderr: %s", err);
+}
+
 #define MISUSE_TEST(NAME, FN, REGISTERED, MESSAGE) \
 	Test(epoch_misuse, NAME) \
 	{ \
@@ -348,9 +385,358 @@ MISUSE_TEST(barrier_inside_a_section_aborts, barrier_inside, true,
 	    "tepoch_barrier inside an epoch section")
 MISUSE_TEST(unregister_inside_a_section_aborts, unregister_inside, true,
 	    "tepoch_unregister inside an epoch section")
+MISUSE_TEST(poll_inside_a_section_aborts, poll_inside, true,
+	    "tepoch_poll inside an epoch section (poll does not wait for the caller's own "
+	    "section, so it could free what that section holds)")
+MISUSE_TEST(nesting_past_the_limit_aborts, nest_too_deep, true,
+	    "tepoch_enter nested more than 65535 deep")
 MISUSE_TEST(register_twice_aborts, register_twice, true,
 	    "tepoch_register on a record already registered")
 MISUSE_TEST(destroy_with_a_record_registered_aborts, destroy_in_use, true,
 	    "tepoch_destroy with a record still registered")
 MISUSE_TEST(destroy_with_orphans_pending_aborts, destroy_with_orphans, true,
 	    "tepoch_destroy with 1 retired entries not yet destroyed")
+
+/*
+ * The epoch wraps: its field has TEPOCH_EPOCH_MASK + 1 values. A domain started at the last
+ * epoch reaches 0 on its next step; nothing may be freed early or looped on there.
+ */
+Test(epoch_wrap, retire_across_the_wrap_waits_for_the_reader, .timeout = 20)
+{
+	struct tepoch d;
+	struct tepoch_record rec = { 0 };
+	atomic_int destroyed = 0;
+	struct reader r;
+	pthread_t rt;
+
+	tepoch_init_at(&d, TEPOCH_EPOCH_MASK);
+	tepoch_register(&d, &rec);
+	reader_start(&r, &d, NULL, &rt);	/* inside a section at the last epoch */
+	retire_one(&rec, &destroyed);
+	for (int i = 0; i < 4; i++)
+		cr_assert_eq(tepoch_poll(&rec), 0, "freed while a reader of the last epoch holds it");
+	cr_assert_eq(atomic_load(&destroyed), 0);
+	cr_assert_eq(tepoch_epoch(&d), 0, "one step past the reader, to epoch 0");
+	sem_post(&r.leave);
+	pthread_join(rt, NULL);
+	cr_assert_eq(tepoch_poll(&rec), 1, "reclaimed once the reader has left");
+	cr_assert_eq(tepoch_epoch(&d), 1);
+	tepoch_unregister(&rec);
+	tepoch_destroy(&d);
+}
+
+Test(epoch_wrap, poll_without_reader_steps_across_the_wrap, .timeout = 20)
+{
+	for (unsigned long start = TEPOCH_EPOCH_MASK - 2; start != 2; start = (start + 1) &
+	     TEPOCH_EPOCH_MASK) {
+		struct tepoch d;
+		struct tepoch_record rec = { 0 };
+		atomic_int destroyed = 0;
+
+		tepoch_init_at(&d, start);
+		tepoch_register(&d, &rec);
+		retire_one(&rec, &destroyed);
+		cr_assert_eq(tepoch_poll(&rec), 1, "from epoch %lu", start);
+		cr_assert_eq(tepoch_epoch(&d), (start + 2) & TEPOCH_EPOCH_MASK,
+			     "two steps from %lu", start);
+		tepoch_unregister(&rec);
+		tepoch_destroy(&d);
+	}
+}
+
+Test(epoch_wrap, synchronize_across_the_wrap_waits_for_the_reader, .timeout = 20)
+{
+	struct tepoch d;
+	atomic_int order = 0;
+	struct reader r;
+	struct writer w = { .d = &d, .order = &order };
+	pthread_t rt, wt;
+
+	tepoch_init_at(&d, TEPOCH_EPOCH_MASK);
+	reader_start(&r, &d, &order, &rt);
+	pthread_create(&wt, NULL, writer_thread, &w);
+	wait_until_advancer_sleeps(&d);
+	cr_assert_eq(tepoch_epoch(&d), 0);
+	sem_post(&r.leave);
+	pthread_join(wt, NULL);
+	pthread_join(rt, NULL);
+	cr_assert_lt(r.left_at, w.returned_at, "synchronize returned while the reader was inside");
+	tepoch_destroy(&d);
+}
+
+/*
+ * A whole lap: an idle record last seen at epoch X shows X again 2^BITS steps later. The step
+ * from X must settle it with a fence, as it would any idle record behind the epoch, not take it
+ * for one that has moved on. Only the 15-bit build can go round in a test's time.
+ */
+Test(epoch_wrap, an_idle_record_a_lap_old_is_settled_by_a_fence, .timeout = 60)
+{
+	struct tepoch d;
+	struct tepoch_record idle = { 0 }, rec = { 0 };
+	uint64_t fences;
+
+	if (TEPOCH_EPOCH_MASK > 0xffff)
+		cr_skip_test("a lap of %lu steps", TEPOCH_EPOCH_MASK);
+	tepoch_init_at(&d, 5);
+	tepoch_register(&d, &idle);
+	tepoch_register(&d, &rec);
+	tepoch_synchronize(&rec);
+	cr_assert_eq(d.n_fences, 1, "from 5: idle shows 5 and needs none; from 6 it needs one");
+	for (unsigned long i = 0; i < TEPOCH_EPOCH_MASK; i++)
+		tepoch_synchronize(&rec);
+	cr_assert_eq(tepoch_epoch(&d), 5);
+	fences = d.n_fences;
+	tepoch_synchronize(&rec);
+	cr_assert_eq(d.n_fences - fences, 2, "from 5 again, a lap later: idle's word is a lap old");
+	tepoch_unregister(&rec);
+	tepoch_unregister(&idle);
+	tepoch_destroy(&d);
+}
+
+/*
+ * The idle-record path: a record outside any section, last seen before the epoch, is settled
+ * with a membarrier (or a fence) before the epoch moves past it; one that shows the current
+ * epoch needs none. What the fence does cannot be seen on x86 or by TSan; that it is issued can.
+ */
+Test(epoch, a_step_past_an_idle_record_fences_first)
+{
+	struct tepoch d;
+	struct tepoch_record idle = { 0 }, rec = { 0 };
+
+	tepoch_init(&d);
+	tepoch_register(&d, &rec);
+	tepoch_synchronize(&rec);
+	cr_assert_eq(d.n_fences, 0, "no other record: nothing to settle");
+	tepoch_register(&d, &idle);	/* shows the current epoch, 2 */
+	tepoch_synchronize(&rec);	/* from 2: none; from 3: idle is behind */
+	cr_assert_eq(d.n_fences, 1);
+	tepoch_synchronize(&rec);	/* from 3 and from 4: behind both times */
+	cr_assert_eq(d.n_fences, 3);
+	tepoch_unregister(&idle);
+	tepoch_unregister(&rec);
+	tepoch_destroy(&d);
+}
+
+/* Nesting: 65535 deep is allowed, one more aborts (the depth has 16 bits). */
+Test(epoch, nesting_reaches_the_documented_limit)
+{
+	struct tepoch d;
+	struct tepoch_record rec = { 0 };
+
+	tepoch_init(&d);
+	tepoch_register(&d, &rec);
+	for (unsigned long i = 0; i < TEPOCH_NEST_MASK; i++)
+		tepoch_enter(&rec);
+	cr_assert_eq(atomic_load(&rec.word) & TEPOCH_NEST_MASK, 65535);
+	for (unsigned long i = 0; i < TEPOCH_NEST_MASK; i++)
+		tepoch_exit(&rec);
+	tepoch_unregister(&rec);
+	tepoch_destroy(&d);
+}
+
+/*
+ * tepoch_barrier runs a destructor only after the reader that holds the object has left. The
+ * reader marks the object as it leaves; the destructor checks the mark. The reader is let go
+ * only once the barrier is seen asleep and not returned: flags and counts, no clock.
+ */
+struct held {
+	struct tepoch_entry entry;
+	long value;
+	bool reader_left;	/* plain: the barrier's wait orders it before the destructor */
+	atomic_int *destroyed_early, *destroyed;
+};
+
+static void held_destroy(struct tepoch_entry *entry)
+{
+	struct held *h = (struct held *)entry;
+
+	if (!h->reader_left)
+		atomic_fetch_add(h->destroyed_early, 1);
+	atomic_fetch_add(h->destroyed, 1);
+	free(h);
+}
+
+struct holding_reader {
+	struct tepoch *d;
+	struct held *_Atomic *slot;
+	sem_t entered, leave;
+	long seen;
+};
+
+static void *holding_reader_thread(void *arg)
+{
+	struct holding_reader *r = arg;
+	struct tepoch_record rec = { 0 };
+	struct held *h;
+
+	tepoch_register(r->d, &rec);
+	tepoch_enter(&rec);
+	h = atomic_load_explicit(r->slot, memory_order_acquire);
+	sem_post(&r->entered);
+	sem_wait(&r->leave);
+	r->seen = h->value;	/* a use after free if the barrier did not wait */
+	h->reader_left = true;
+	tepoch_exit(&rec);
+	tepoch_unregister(&rec);
+	return NULL;
+}
+
+struct barrier_caller {
+	struct tepoch *d;
+	struct held *_Atomic *slot;
+	atomic_bool returned;
+	bool orphan;	/* retire through a record that unregisters at once */
+};
+
+static void *barrier_caller_thread(void *arg)
+{
+	struct barrier_caller *b = arg;
+	struct tepoch_record rec = { 0 }, gone = { 0 };
+	struct held *h = atomic_exchange(b->slot, NULL);	/* unpublish */
+
+	tepoch_register(b->d, &rec);
+	if (b->orphan) {
+		tepoch_register(b->d, &gone);
+		tepoch_call(&gone, &h->entry, held_destroy);
+		tepoch_unregister(&gone);
+	} else {
+		tepoch_call(&rec, &h->entry, held_destroy);
+	}
+	tepoch_barrier(&rec);
+	atomic_store(&b->returned, true);
+	tepoch_unregister(&rec);
+	return NULL;
+}
+
+static void barrier_waits_for_the_holder(bool orphan)
+{
+	struct tepoch d;
+	atomic_int destroyed = 0, destroyed_early = 0;
+	struct held *h = calloc(1, sizeof(*h));
+	struct held *_Atomic slot;
+	struct holding_reader r = { .d = &d, .slot = &slot };
+	struct barrier_caller b = { .d = &d, .slot = &slot, .orphan = orphan };
+	pthread_t rt, bt;
+
+	h->value = 42;
+	h->destroyed = &destroyed;
+	h->destroyed_early = &destroyed_early;
+	atomic_init(&slot, h);
+	tepoch_init(&d);
+	sem_init(&r.entered, 0, 0);
+	sem_init(&r.leave, 0, 0);
+	pthread_create(&rt, NULL, holding_reader_thread, &r);
+	sem_wait(&r.entered);
+	pthread_create(&bt, NULL, barrier_caller_thread, &b);
+	/* Asleep waiting for the reader, or (if it did not wait) already returned. */
+	while (!atomic_load(&d.writer_waiting) && !atomic_load(&b.returned))
+		sched_yield();
+	cr_assert_not(atomic_load(&b.returned), "tepoch_barrier returned with the reader inside");
+	cr_assert_eq(atomic_load(&destroyed), 0, "destructor ran with the reader inside");
+	sem_post(&r.leave);
+	pthread_join(bt, NULL);
+	pthread_join(rt, NULL);
+	cr_assert_eq(r.seen, 42);
+	cr_assert_eq(atomic_load(&destroyed), 1, "the barrier runs the destructor");
+	cr_assert_eq(atomic_load(&destroyed_early), 0, "destructor ran before the reader left");
+	tepoch_destroy(&d);
+}
+
+Test(epoch, barrier_destroys_only_after_the_holder_left, .timeout = 20)
+{
+	barrier_waits_for_the_holder(false);
+}
+
+Test(epoch, barrier_destroys_an_orphan_only_after_the_holder_left, .timeout = 20)
+{
+	barrier_waits_for_the_holder(true);
+}
+
+/*
+ * Orphans and poll: threads come and go, each retiring objects it does not wait for. Code that
+ * only ever polls must still reclaim what they left behind.
+ */
+struct churner {
+	struct tepoch *d;
+	atomic_int *destroyed;
+	int retire;
+};
+
+static void *churner_thread(void *arg)
+{
+	struct churner *c = arg;
+	struct tepoch_record rec = { 0 };
+
+	tepoch_register(c->d, &rec);
+	for (int i = 0; i < c->retire; i++)
+		retire_one(&rec, c->destroyed);
+	tepoch_unregister(&rec);	/* leaves them all as orphans */
+	return NULL;
+}
+
+Test(epoch, poll_reclaims_what_exited_threads_left, .timeout = 20)
+{
+	enum { THREADS = 64, EACH = 10 };
+	struct tepoch d;
+	struct tepoch_record rec = { 0 };
+	atomic_int destroyed = 0;
+	struct churner c = { .d = &d, .destroyed = &destroyed, .retire = EACH };
+	size_t most_orphans = 0;
+
+	tepoch_init(&d);
+	tepoch_register(&d, &rec);
+	for (int i = 0; i < THREADS; i++) {
+		pthread_t t;
+
+		pthread_create(&t, NULL, churner_thread, &c);
+		pthread_join(t, NULL);
+		if (d.n_orphans > most_orphans)
+			most_orphans = d.n_orphans;
+		tepoch_poll(&rec);
+	}
+	tepoch_poll(&rec);
+	cr_assert_eq(atomic_load(&destroyed), THREADS * EACH, "orphans leaked: %d of %d destroyed",
+		     atomic_load(&destroyed), THREADS * EACH);
+	cr_assert_eq(d.n_orphans, 0);
+	cr_assert_leq(most_orphans, EACH, "orphans piled up to %zu", most_orphans);
+	tepoch_unregister(&rec);
+	tepoch_destroy(&d);
+}
+
+/* An orphan a reader still holds is not freed by poll until the reader has left. */
+Test(epoch, poll_keeps_an_orphan_its_reader_holds, .timeout = 20)
+{
+	struct tepoch d;
+	struct tepoch_record rec = { 0 };
+	atomic_int destroyed = 0, destroyed_early = 0;
+	struct held *h = calloc(1, sizeof(*h));
+	struct held *_Atomic slot;
+	struct holding_reader r = { .d = &d, .slot = &slot };
+	struct tepoch_record gone = { 0 };
+	pthread_t rt;
+
+	h->value = 7;
+	h->destroyed = &destroyed;
+	h->destroyed_early = &destroyed_early;
+	atomic_init(&slot, h);
+	tepoch_init(&d);
+	tepoch_register(&d, &rec);
+	sem_init(&r.entered, 0, 0);
+	sem_init(&r.leave, 0, 0);
+	pthread_create(&rt, NULL, holding_reader_thread, &r);
+	sem_wait(&r.entered);
+	tepoch_register(&d, &gone);
+	tepoch_call(&gone, &atomic_exchange(&slot, NULL)->entry, held_destroy);
+	tepoch_unregister(&gone);
+	for (int i = 0; i < 4; i++)
+		tepoch_poll(&rec);
+	cr_assert_eq(atomic_load(&destroyed), 0, "an orphan was freed under its reader");
+	sem_post(&r.leave);
+	pthread_join(rt, NULL);
+	tepoch_poll(&rec);
+	cr_assert_eq(atomic_load(&destroyed), 1, "poll reclaims the orphan once the reader left");
+	cr_assert_eq(atomic_load(&destroyed_early), 0);
+	cr_assert_eq(d.n_orphans, 0);
+	tepoch_unregister(&rec);
+	tepoch_destroy(&d);
+}
