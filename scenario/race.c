@@ -8,9 +8,17 @@
  *   T2 teardown  runs to completion, or until SCENARIO_TEARDOWN_BLOCKS says it must wait for T1;
  *   T1 callback  resumes and uses the device.
  * Semaphores order the steps (and are happens-before edges to ThreadSanitizer); no sleeps.
+ *
+ * The late schedule is the forced one, plus: the first releaser to reach SCENARIO_RELEASER_TAIL
+ * (it has just given up what teardown waits for) stops there until teardown has returned, or
+ * until teardown's thread has been seen asleep in the kernel for LATE_ASLEEP_MS (it waits for
+ * this releaser, which must go on), or until LATE_BOUND_MS have passed. Then it makes its last
+ * touches. It polls relaxed flags and /proc, so that nothing in the wait is a happens-before
+ * edge: a last touch of memory that teardown freed is reported as a use after free.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
@@ -20,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,8 +36,11 @@
 
 #define FORCED_STEP_TIMEOUT_S 30
 #define STRESS_READERS 2
+#define LATE_ASLEEP_MS 30
+#define LATE_BOUND_MS 3000
 
-static bool forced;	/* set before any thread starts */
+static bool forced;	/* set before any thread starts; also in the late schedule */
+static bool late;	/* set before any thread starts */
 static bool quiet;
 static sem_t reader_holds_device;
 static sem_t teardown_went_as_far_as_it_can;
@@ -37,7 +49,14 @@ static atomic_bool teardown_blocked;
 static atomic_uint timeline_step;
 /* Relaxed on purpose: the "long enough" sleep must not be a happens-before edge (see below). */
 static atomic_bool reader_finished;
+/* Relaxed too: the late releaser's wait must not be a happens-before edge either. */
+static atomic_bool teardown_started;
+static atomic_bool teardown_returned;
+static atomic_bool threads_joined;
+static atomic_bool tail_taken;
+static atomic_int teardown_tid;
 static _Thread_local const char *thread_role = "main";
+static _Thread_local bool is_teardown_thread;
 
 void scenario_thread_role(const char *role)
 {
@@ -135,6 +154,74 @@ void scenario_grace_sleep(unsigned seconds)
 		sched_yield();
 }
 
+static long ms_since(const struct timespec *t0)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t0->tv_sec) * 1000 + (now.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/*
+ * The scheduler state of one of our threads ('R', 'S', 'D', ...), from
+ * /proc/self/task/TID/stat, or '?'. Raw system calls: ThreadSanitizer's read() interceptor
+ * would make reading a file a happens-before edge.
+ */
+static char thread_state(int tid)
+{
+	char path[64], buf[512], *paren;
+	long fd, n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	n = syscall(SYS_read, fd, buf, sizeof(buf) - 1);
+	syscall(SYS_close, fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	/* "tid (comm) S ...": the command may hold spaces and parentheses; the state follows the last ')'. */
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* The late releaser's wait; returns what ended it. */
+static const char *late_wait(void)
+{
+	int tid = atomic_load_explicit(&teardown_tid, memory_order_relaxed);
+	struct timespec start, asleep_since;
+	bool asleep = false;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	for (;;) {
+		if (atomic_load_explicit(&teardown_returned, memory_order_relaxed))
+			return "teardown has returned";
+		if (thread_state(tid) != 'S') {
+			asleep = false;
+		} else if (!asleep) {
+			asleep = true;
+			clock_gettime(CLOCK_MONOTONIC, &asleep_since);
+		} else if (ms_since(&asleep_since) >= LATE_ASLEEP_MS) {
+			return "teardown sleeps in the kernel, waiting for this releaser";
+		}
+		if (ms_since(&start) >= LATE_BOUND_MS)
+			return "teardown neither returned nor slept within the bound";
+		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	}
+}
+
+void scenario_releaser_tail(void)
+{
+	if (!late || is_teardown_thread ||
+	    !atomic_load_explicit(&teardown_started, memory_order_relaxed) ||
+	    atomic_load_explicit(&threads_joined, memory_order_relaxed) ||
+	    atomic_exchange_explicit(&tail_taken, true, memory_order_relaxed))
+		return;
+	scenario_note("has given up its hold; stops before its last touches");
+	scenario_note("%s; makes its last touches", late_wait());
+}
+
 struct run {
 	const struct scenario_variant *variant;
 	void *reg;
@@ -170,10 +257,14 @@ static void *forced_teardown(void *arg)
 	struct run *run = arg;
 
 	thread_role = "T2 teardown";
+	is_teardown_thread = true;
+	atomic_store_explicit(&teardown_tid, (int)syscall(SYS_gettid), memory_order_relaxed);
 	wait_or_die(&reader_holds_device, "the callback never reached SCENARIO_READER_WINDOW");
 	scenario_note("starts teardown");
+	atomic_store_explicit(&teardown_started, true, memory_order_relaxed);
 	run->variant->teardown(run->reg);
 	scenario_note("teardown returned");
+	atomic_store_explicit(&teardown_returned, true, memory_order_relaxed);
 	release_reader();
 	return NULL;
 }
@@ -188,12 +279,13 @@ static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 	}
 }
 
-static int run_forced(const struct scenario_variant *v)
+static int run_forced(const struct scenario_variant *v, bool late_releaser)
 {
 	struct run run = { .variant = v, .expected_state = 42 };
 	pthread_t reader, teardown;
 
 	forced = true;
+	late = late_releaser;
 	sem_init(&reader_holds_device, 0, 0);
 	sem_init(&teardown_went_as_far_as_it_can, 0, 0);
 	run.reg = v->create(device_new(run.expected_state));
@@ -201,6 +293,7 @@ static int run_forced(const struct scenario_variant *v)
 	spawn(&teardown, forced_teardown, &run);
 	pthread_join(reader, NULL);
 	pthread_join(teardown, NULL);
+	atomic_store_explicit(&threads_joined, true, memory_order_relaxed);
 	v->destroy(run.reg);
 	print_unsynchronized("finished with no sanitizer report\n");
 	return 0;
@@ -287,13 +380,35 @@ static const char *sanitizer(void)
 #endif
 }
 
+/*
+ * One line per variant: name, expected report or "clean", the schedule the report is expected
+ * in ("forced" or "late"; "all" for a clean variant, which runs clean in every schedule), story.
+ */
+static int list(const struct scenario_pattern *p)
+{
+	printf("pattern\t%s\t%s\nsanitizer\t%s\n", p->name, p->seed, sanitizer());
+	for (size_t k = 0; k < p->n_variants; k++) {
+		const struct scenario_variant *v = &p->variants[k];
+
+		if (v->schedule && (!v->expect || strcmp(v->schedule, "late"))) {
+			fprintf(stderr, "variant %s: schedule \"%s\" is neither NULL nor \"late\" "
+				"for a variant that expects a report\n", v->name, v->schedule);
+			return 2;
+		}
+		printf("variant\t%s\t%s\t%s\t%s\n", v->name, v->expect ? v->expect : "clean",
+		       !v->expect ? "all" : v->schedule ? v->schedule : "forced", v->story);
+	}
+	return 0;
+}
+
 static int usage(const char *argv0)
 {
 	fprintf(stderr,
 		"usage: %s --list\n"
-		"       %s --variant NAME [--schedule forced|stress] [--rounds N]\n"
-		"Runs one variant of the %s pattern in the forced schedule (the default) or in a\n"
-		"stress loop of N teardowns (default 300).\n",
+		"       %s --variant NAME [--schedule forced|late|stress] [--rounds N]\n"
+		"Runs one variant of the %s pattern in the forced schedule (the default), in the\n"
+		"late schedule (the forced one, and a releaser's last touches wait until teardown\n"
+		"has returned), or in a stress loop of N teardowns (default 300).\n",
 		argv0, argv0, scenario_pattern_under_test.name);
 	return 2;
 }
@@ -307,12 +422,7 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--list")) {
-			printf("pattern\t%s\t%s\nsanitizer\t%s\n", p->name, p->seed, sanitizer());
-			for (size_t k = 0; k < p->n_variants; k++)
-				printf("variant\t%s\t%s\t%s\n", p->variants[k].name,
-				       p->variants[k].expect ? p->variants[k].expect : "clean",
-				       p->variants[k].story);
-			return 0;
+			return list(p);
 		} else if (!strcmp(argv[i], "--variant") && i + 1 < argc) {
 			variant = argv[++i];
 		} else if (!strcmp(argv[i], "--schedule") && i + 1 < argc) {
@@ -328,8 +438,8 @@ int main(int argc, char **argv)
 	for (size_t k = 0; k < p->n_variants; k++) {
 		if (strcmp(p->variants[k].name, variant))
 			continue;
-		if (!strcmp(schedule, "forced"))
-			return run_forced(&p->variants[k]);
+		if (!strcmp(schedule, "forced") || !strcmp(schedule, "late"))
+			return run_forced(&p->variants[k], !strcmp(schedule, "late"));
 		if (!strcmp(schedule, "stress") && rounds > 0)
 			return run_stress(&p->variants[k], rounds);
 		return usage(argv[0]);

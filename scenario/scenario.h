@@ -19,17 +19,24 @@
 #define SCENARIO_DECLINED LONG_MIN
 
 /*
- * One variant of a pattern: its naive twin, a folk remedy, or a fix. The forced schedule and
- * the stress loop (scenario/race.c) drive every variant through these functions.
+ * One variant of a pattern: its naive twin, a folk remedy, or a fix. The forced and late
+ * schedules and the stress loop (scenario/race.c) drive every variant through these functions.
  */
 struct scenario_variant {
 	const char *name;	/* "naive", "fixed", ... */
 	const char *story;	/* one line for the tour: what this variant does */
 	/*
-	 * NULL: the forced schedule and the stress loop must run clean. Otherwise the kind of report
-	 * ThreadSanitizer must give in the forced schedule ("heap-use-after-free", "data race").
+	 * NULL: the forced and late schedules and the stress loop must run clean. Otherwise the kind
+	 * of report ThreadSanitizer must give in the schedule below ("heap-use-after-free",
+	 * "data race").
 	 */
 	const char *expect;
+	/*
+	 * Where a naive variant's report is expected: NULL for the forced schedule, "late" for the
+	 * late schedule (the releaser's last touches after teardown has freed). A variant that
+	 * expects no report leaves it NULL: it must run clean in every schedule.
+	 */
+	const char *schedule;
 	void *(*create)(struct device *dev);	/* a registration point with dev published */
 	void (*reader_start)(void *reg);	/* per hot-path thread; may be NULL */
 	void (*reader_stop)(void *reg);		/* may be NULL */

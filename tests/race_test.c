@@ -1,11 +1,11 @@
 /*
  * The race test driver. For a race binary of one pattern (scenario/race.c), runs every variant
- * in the forced schedule as a subprocess and checks what the variant table says:
- *   - a variant that expects a report must be reported, with halt_on_error, exit code 66 and
- *     the expected kind ("heap-use-after-free", "data race"): if the naive version stops
- *     failing, this test fails;
- *   - a variant that expects none must finish the same forced schedule, and a stress loop, with
- *     exit code 0 and no sanitizer output.
+ * as a subprocess and checks what the variant table says:
+ *   - a variant that expects a report must be reported in its schedule (forced, or late), with
+ *     halt_on_error, exit code 66 and the expected kind ("heap-use-after-free", "data race"):
+ *     if the naive version stops failing, this test fails;
+ *   - a variant that expects none must finish the forced schedule, the late schedule and a
+ *     stress loop, each with exit code 0 and no sanitizer output.
  * usage: race_test [--rounds N] RACE_BINARY...
  */
 #include <stdio.h>
@@ -53,8 +53,27 @@ static bool clean(const struct subprocess_result *res)
 	return res->exit_code == 0 && !strstr(res->err, "Sanitizer");
 }
 
+/* A clean variant, in one schedule. */
+static void check_clean(const char *bin, const char *variant, const char *schedule,
+			const char *rounds)
+{
+	struct subprocess_result res;
+	char what[128];
+
+	if (!run(bin, variant, schedule, rounds, &res))
+		return;
+	snprintf(what, sizeof(what), "the fix is not clean in the %s schedule", schedule);
+	if (!clean(&res))
+		fail(bin, variant, what, &res);
+	else if (!strcmp(schedule, "stress"))
+		printf("ok    %-28s %s", variant, res.out);
+	else
+		printf("ok    %-28s %s: clean\n", variant, schedule);
+	subprocess_result_free(&res);
+}
+
 static void check_variant(const char *bin, const char *sanitizer, const char *variant,
-			  const char *expect, const char *rounds)
+			  const char *expect, const char *schedule, const char *rounds)
 {
 	struct subprocess_result res;
 	struct sanitizer_report report;
@@ -65,7 +84,7 @@ static void check_variant(const char *bin, const char *sanitizer, const char *va
 			       variant, expect);
 			return;
 		}
-		if (!run(bin, variant, "forced", "1", &res))
+		if (!run(bin, variant, schedule, "1", &res))
 			return;
 		sanitizer_report_parse(res.err, &report);
 		if (res.exit_code != SANITIZER_EXIT || !report.found) {
@@ -75,26 +94,15 @@ static void check_variant(const char *bin, const char *sanitizer, const char *va
 			snprintf(what, sizeof(what), "reported '%s', expected '%s'", report.kind, expect);
 			fail(bin, variant, what, &res);
 		} else {
-			printf("ok    %-28s forced: %s reported (use at %s; free at %s)\n", variant,
-			       report.kind, report.use_top, report.free_top);
+			printf("ok    %-28s %s: %s reported (use at %s; free at %s)\n", variant,
+			       schedule, report.kind, report.use_top, report.free_top);
 		}
 		subprocess_result_free(&res);
 		return;
 	}
-	if (!run(bin, variant, "forced", "1", &res))
-		return;
-	if (!clean(&res))
-		fail(bin, variant, "the fix is not clean in the forced schedule", &res);
-	else
-		printf("ok    %-28s forced: clean\n", variant);
-	subprocess_result_free(&res);
-	if (!run(bin, variant, "stress", rounds, &res))
-		return;
-	if (!clean(&res))
-		fail(bin, variant, "the fix is not clean under stress", &res);
-	else
-		printf("ok    %-28s %s", variant, res.out);
-	subprocess_result_free(&res);
+	check_clean(bin, variant, "forced", "1");
+	check_clean(bin, variant, "late", "1");
+	check_clean(bin, variant, "stress", rounds);
 }
 
 static void check_binary(const char *bin, const char *rounds)
@@ -110,16 +118,17 @@ static void check_binary(const char *bin, const char *rounds)
 	}
 	printf("== %s\n", bin);
 	for (char *line = strtok(list.out, "\n"); line; line = strtok(NULL, "\n")) {
-		char name[64], expect[64];
+		char name[64], expect[64], schedule[16];
 
 		if (sscanf(line, "sanitizer\t%31s", sanitizer) == 1)
 			continue;
-		if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]", name, expect) != 2)
+		if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]\t%15[^\t]", name, expect,
+			   schedule) != 3)
 			continue;
 		if (!strcmp(sanitizer, "none"))
 			fail(bin, name, "race binary built without a sanitizer", NULL);
 		strcmp(expect, "clean") ? racy++ : fixes++;
-		check_variant(bin, sanitizer, name, expect, rounds);
+		check_variant(bin, sanitizer, name, expect, schedule, rounds);
 	}
 	if (racy == 0 || fixes == 0)
 		fail(bin, "--list", "a lab needs at least one naive variant and one fix", NULL);
