@@ -54,6 +54,41 @@ static void bm_synchronize(bench_state *s)
 	bench_reader_stop(&reader);
 }
 
+static void *memb_stream_reader(void *arg)
+{
+	struct bench_reader *r = arg;
+	uint64_t section_ns = rcu_bench_section_ns(r);
+
+	urcu_memb_register_thread();
+	bench_reader_running(r);
+	while (!bench_reader_should_stop(r)) {
+		struct device *dev = MEMB_ENTER(&memb_slot);
+
+		rcu_bench_busy(section_ns);
+		bench_sink(dev->state);
+		MEMB_EXIT(&memb_slot, dev);
+	}
+	urcu_memb_unregister_thread();
+	return NULL;
+}
+
+static void bm_synchronize_stream(bench_state *s)
+{
+	uint64_t section_ns = (uint64_t)bench_range(s, 0) * 1000;
+	struct rcu_bench_latency l;
+
+	rcu_bench_latency_start(&l);
+	bench_reader_start(&reader, memb_stream_reader, &section_ns);
+	BENCH_LOOP(s) {
+		uint64_t t0 = rcu_bench_now_ns();
+
+		urcu_memb_synchronize_rcu();
+		rcu_bench_latency_add(&l, rcu_bench_now_ns() - t0);
+	}
+	bench_reader_stop(&reader);
+	rcu_bench_latency_report(s, &l, section_ns);
+}
+
 BENCH_REGISTRATION(liburcu_memb_bench_register)
 {
 	bench_teardown(bench_setup(scenario_bench_register("liburcu/memb_read", bm_read), publish),
@@ -61,5 +96,8 @@ BENCH_REGISTRATION(liburcu_memb_bench_register)
 	bench_teardown(bench_setup(bench_use_real_time(bench_register("liburcu/memb_synchronize",
 								      bm_synchronize)),
 				   publish),
+		       unpublish);
+	bench_teardown(bench_setup(rcu_bench_stream_args(bench_register(
+				   "liburcu/memb_synchronize_stream", bm_synchronize_stream)), publish),
 		       unpublish);
 }

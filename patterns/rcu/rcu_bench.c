@@ -84,6 +84,43 @@ static void bm_synchronize(bench_state *s)
 	bench_counter(s, "membarrier", trcu_uses_membarrier(), BENCH_COUNTER_PLAIN);
 }
 
+/* quote: bench_stream */
+static void *memb_stream_reader(void *arg)
+{
+	struct bench_reader *r = arg;
+	uint64_t section_ns = rcu_bench_section_ns(r);
+
+	trcu_register_thread();
+	bench_reader_running(r);
+	while (!bench_reader_should_stop(r)) {
+		struct device *dev = TRCU_MEMB_ENTER(&trcu_bench_slot);
+
+		rcu_bench_busy(section_ns);
+		bench_sink(dev->state);
+		TRCU_MEMB_EXIT(&trcu_bench_slot, dev);
+	}
+	trcu_unregister_thread();
+	return NULL;
+}
+
+static void bm_synchronize_stream(bench_state *s)
+{
+	uint64_t section_ns = (uint64_t)bench_range(s, 0) * 1000;
+	struct rcu_bench_latency l;
+
+	rcu_bench_latency_start(&l);
+	bench_reader_start(&reader, memb_stream_reader, &section_ns);
+	BENCH_LOOP(s) {
+		uint64_t t0 = rcu_bench_now_ns();
+
+		trcu_synchronize();
+		rcu_bench_latency_add(&l, rcu_bench_now_ns() - t0);
+	}
+	bench_reader_stop(&reader);
+	rcu_bench_latency_report(s, &l, section_ns);
+}
+/* end quote: bench_stream */
+
 static void bm_qsbr_synchronize(bench_state *s)
 {
 	bench_reader_start(&reader, qsbr_reader, NULL);
@@ -103,4 +140,6 @@ BENCH_REGISTRATION(trcu_bench_register)
 	published(scenario_bench_register("rcu/qsbr_read", bm_qsbr_read));
 	published(bench_use_real_time(bench_register("rcu/synchronize", bm_synchronize)));
 	published(bench_use_real_time(bench_register("rcu/qsbr_synchronize", bm_qsbr_synchronize)));
+	published(rcu_bench_stream_args(bench_register("rcu/synchronize_stream",
+							bm_synchronize_stream)));
 }
