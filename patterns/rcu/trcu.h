@@ -56,6 +56,7 @@
 #include <stdint.h>
 
 #include "patterns/common/asymmetric_fence.h"
+#include "scenario/hooks.h"
 
 /* Publication, as in the kernel: release on store, acquire (consume, in spirit) on load. */
 #define trcu_assign_pointer(p, v) atomic_store_explicit(&(p), (v), memory_order_release)
@@ -152,6 +153,8 @@ static inline void trcu_read_unlock(void)
 		trcu_read_unlock_misuse(w);
 	/* release: this section's loads happen before the writer's acquire scan, then the free. */
 	atomic_store_explicit(&trcu_self.word, w - 1, memory_order_release);
+	/* The writer may return and free from here on: what follows touches only trcu_state. */
+	SCENARIO_RELEASER_TAIL();
 	/* Store-load again: our word, then writer_waiting (writer: writer_waiting, then words). */
 	trcu_reader_fence();
 	if (__builtin_expect(atomic_load_explicit(&trcu_state.writer_waiting,

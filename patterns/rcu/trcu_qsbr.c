@@ -36,6 +36,8 @@ static void trcu_qsbr_store_word(unsigned long v)
 	 * words), and our word, then our next loads of RCU pointers (writer: counter, then words).
 	 */
 	atomic_store_explicit(&trcu_qsbr_self.ctr, v, memory_order_release);
+	/* The writer may return and free from here on: what follows touches only trcu_qsbr. */
+	SCENARIO_RELEASER_TAIL();
 	teardown_smp_mb();
 	if (atomic_load_explicit(&trcu_qsbr.writer_waiting, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&trcu_qsbr.writer_waiting, 0, memory_order_relaxed))

@@ -4,6 +4,8 @@
  * callback cannot run yet. Then, depending on the argument:
  *   --unload-before-barrier   dlclose() first: the callback runs in unmapped code (SIGSEGV)
  *   --barrier-before-unload   trcu_barrier() first: the callback runs, then dlclose(): clean
+ * `bazel run //patterns/rcu:unload_demo -- --unload-before-barrier` builds both and passes the
+ * module's path.
  * No sleeps: semaphores order the steps, and the crash is deterministic.
  */
 #define _GNU_SOURCE
@@ -65,6 +67,13 @@ int main(int argc, char **argv)
 	bool unload_first;
 	pthread_t thread;
 
+	/* The mode and the module, in either order (`bazel run` puts the module first). */
+	if (argc == 3 && argv[2][0] == '-') {
+		char *module_path = argv[1];
+
+		argv[1] = argv[2];
+		argv[2] = module_path;
+	}
 	if (argc != 3 || (strcmp(argv[1], "--unload-before-barrier") &&
 			  strcmp(argv[1], "--barrier-before-unload"))) {
 		fprintf(stderr, "usage: %s --unload-before-barrier|--barrier-before-unload "
