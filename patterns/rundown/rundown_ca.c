@@ -11,6 +11,7 @@
 _Thread_local unsigned rundown_ca_self;
 bool rundown_ca_membarrier;
 static _Atomic uint64_t rundown_ca_slots;	/* bit i: shard i belongs to a registered thread */
+struct rundown_ca_bucket rundown_ca_buckets[RUNDOWN_CA_BUCKETS];
 
 /* Scans of the shards (about 30 ns each) a waiter makes before it sleeps. */
 #define RUNDOWN_CA_SPIN_SCANS 100
@@ -103,30 +104,35 @@ void rundown_ca_acquire_nested(struct rundown_ca_shard *s)
 	atomic_store_explicit(&s->held, held + 1, memory_order_relaxed);	/* as in acquire */
 }
 
-void rundown_ca_release_other(struct rundown_ca *ca, struct rundown_ca_shard *s)
+void rundown_ca_release_other(struct rundown_ca_bucket *q, struct rundown_ca_shard *s)
 {
 	uint32_t held = atomic_load_explicit(&s->held, memory_order_relaxed);
 
 	if (held == 0)
 		teardown_misuse("rundown", "rundown_ca_release without a matching "
 			       "rundown_ca_acquire on this thread");
-	/* Nested: the same three steps as rundown_ca_release(), with held - 1. */
+	/* Nested: the same steps as rundown_ca_release(), with held - 1. */
 	atomic_store_explicit(&s->held, held - 1, memory_order_release);
-	rundown_ca_reader_fence();
-	if (atomic_load_explicit(&ca->waiting, memory_order_relaxed))
-		rundown_ca_wake_waiter(ca);
+	rundown_ca_released(q);
 }
 
-void rundown_ca_wake_waiter(struct rundown_ca *ca)
+/* quote: ca_wake */
+void rundown_ca_wake(struct rundown_ca_bucket *q)
 {
-	if (atomic_exchange_explicit(&ca->waiting, 0, memory_order_relaxed))
-		futex_wake_all(&ca->waiting);
+	/*
+	 * release: pairs with the waiter's acquire load of seq; a waiter that reads this bump then
+	 * sees our count drop in its scan. A waiter that read seq before it finds the futex changed
+	 * or is woken. The wake is a system call on the bucket's address: no touch of the ref.
+	 */
+	atomic_fetch_add_explicit(&q->seq, 1, memory_order_release);
+	futex_wake_all(&q->seq);
 }
+/* end quote: ca_wake */
 
-/* Protections still held, as of this scan. */
-static uint32_t rundown_ca_holders(struct rundown_ca *ca)
+/* Protections still held, as of this scan: in 64 bits, since each shard holds up to 2^32 - 1. */
+static uint64_t rundown_ca_holders(struct rundown_ca *ca)
 {
-	uint32_t sum = 0;
+	uint64_t sum = 0;
 
 	for (unsigned i = 0; i < RUNDOWN_CA_MAX_THREADS; i++)
 		/* acquire: reading a holder's released count synchronizes with its release store. */
@@ -134,43 +140,81 @@ static uint32_t rundown_ca_holders(struct rundown_ca *ca)
 	return sum;
 }
 
+/*
+ * Sets ACTIVE|DRAINING. Returns false if the ref was already run down (nothing to do). A wait
+ * on a ref already run down changes nothing, so any number of them may run at once, beside
+ * rundown_ca_completed() and rundown_ca_reinit(); only a second wait while one drains aborts.
+ */
+static bool rundown_ca_begin_wait(struct rundown_ca *ca)
+{
+	/* acquire: pairs with the release that ended the first wait (see the end of the wait). */
+	uint32_t state = atomic_load_explicit(&ca->state, memory_order_acquire);
+
+	do {
+		if (state == RUNDOWN_CA_ACTIVE)
+			return false;
+		if (state & RUNDOWN_CA_DRAINING)
+			teardown_misuse("rundown", "rundown_ca_wait_for_release called while "
+				       "another wait is in progress");
+		/*
+		 * The writer fence that follows orders this store before the scan; acquire on
+		 * failure, as the load above, in case the value read is a finished drain.
+		 */
+	} while (!atomic_compare_exchange_weak_explicit(&ca->state, &state,
+							RUNDOWN_CA_ACTIVE | RUNDOWN_CA_DRAINING,
+							memory_order_acquire, memory_order_acquire));
+	return true;
+}
+
 /* quote: ca_wait */
 void rundown_ca_wait_for_release(struct rundown_ca *ca)
 {
-	uint32_t state = atomic_fetch_or_explicit(&ca->state, RUNDOWN_CA_ACTIVE | RUNDOWN_CA_DRAINING,
-						  memory_order_relaxed);
-	uint32_t holders;
+	struct rundown_ca_bucket *q = rundown_ca_bucket_of(ca);
+	uint64_t holders;
 
-	if (state & RUNDOWN_CA_DRAINING)
-		teardown_misuse("rundown", "rundown_ca_wait_for_release called while another wait "
-			       "is in progress");
-	if (state & RUNDOWN_CA_ACTIVE) {
-		atomic_fetch_and_explicit(&ca->state, ~RUNDOWN_CA_DRAINING, memory_order_relaxed);
+	if (!rundown_ca_begin_wait(ca)) {
+		RUNDOWN_CA_TEST_POINT(RUNDOWN_CA_WAS_RUN_DOWN);
 		SCENARIO_NOTE("rundown_ca_wait: already run down; returns at once");
 		return;	/* Windows: no effect, and not treated as an error */
 	}
+	/* Cheap to see, and it would never end: a thread waiting for its own protection. */
+	if (rundown_ca_self &&
+	    atomic_load_explicit(&ca->shard[rundown_ca_self - 1].held, memory_order_relaxed))
+		teardown_misuse("rundown", "rundown_ca_wait_for_release on a thread that holds "
+			       "protection on this ref (it would wait for itself)");
+	ca->wait_sleeps = 0;
 	SCENARIO_NOTE("rundown_ca_wait: sets ACTIVE; membarrier");
+	/* Announce the wait before the barrier, so one barrier serves both pairs. */
+	atomic_fetch_add_explicit(&q->waiters, 1, memory_order_relaxed);
 	/*
-	 * The switch: state, then the shards. After this barrier every reader either sees ACTIVE
-	 * or has its count where our scan will find it (see the top of rundown_ca.h).
+	 * The switch: state and waiters, then the shards. After this barrier every reader either
+	 * sees ACTIVE or has its count where our scan will find it, and every releaser whose drop
+	 * our scans miss sees waiters and wakes the bucket (see the top of rundown_ca.h).
 	 */
 	rundown_ca_writer_fence();
-	/* Holders' sections are short: rescan a while before paying a second membarrier and a sleep. */
+	/* Holders' sections are short: rescan a while before sleeping. */
 	for (unsigned scans = 0; (holders = rundown_ca_holders(ca)) != 0 &&
 	     scans < RUNDOWN_CA_SPIN_SCANS; scans++)
 		teardown_cpu_relax();
-	while ((holders = rundown_ca_holders(ca)) != 0) {
-		SCENARIO_NOTE("rundown_ca_wait: %u holder(s) in the shards", holders);
+	if (holders) {
+		SCENARIO_NOTE("rundown_ca_wait: %llu holder(s) in the shards",
+			      (unsigned long long)holders);
 		SCENARIO_TEARDOWN_BLOCKS();
-		atomic_store_explicit(&ca->waiting, 1, memory_order_relaxed);
-		/* waiting, then the shards: pairs with release's held, then waiting. */
-		rundown_ca_writer_fence();
-		if (rundown_ca_holders(ca) == 0)
-			break;
-		futex_wait_while(&ca->waiting, 1);
 	}
-	atomic_store_explicit(&ca->waiting, 0, memory_order_relaxed);
-	atomic_fetch_and_explicit(&ca->state, ~RUNDOWN_CA_DRAINING, memory_order_relaxed);
+	while (holders) {
+		/* acquire: pairs with the wake's release bump; see rundown_ca_wake(). */
+		uint32_t seq;
+
+		RUNDOWN_CA_TEST_POINT(RUNDOWN_CA_RESCAN);
+		seq = atomic_load_explicit(&q->seq, memory_order_acquire);
+		if ((holders = rundown_ca_holders(ca)) == 0)
+			break;
+		ca->wait_sleeps++;
+		futex_wait_while(&q->seq, seq);
+	}
+	atomic_fetch_sub_explicit(&q->waiters, 1, memory_order_relaxed);
+	/* release: a later wait that finds the ref run down returns after this drain. */
+	atomic_store_explicit(&ca->state, RUNDOWN_CA_ACTIVE, memory_order_release);
 	SCENARIO_NOTE("rundown_ca_wait: every shard is zero");
 }
 /* end quote: ca_wait */

@@ -1,15 +1,18 @@
 /*
  * Cache-aware rundown protection: the idea of Windows' EX_RUNDOWN_REF_CACHE_AWARE and of Linux's
  * percpu_ref, with per-thread shards. Same contract as rundown.h (acquire fails once wait has
- * begun; wait blocks until every holder has released; a second wait returns at once; reinit
- * only after a rundown), but a holder writes only its own shard, on its own cache line, with
- * plain stores: no locked instruction and no shared line written on the hot path.
+ * begun; wait blocks until every holder has released; a wait on a ref already run down returns
+ * at once; reinit only after a rundown), but a holder writes only its own shard, on its own cache
+ * line, with plain stores: no locked instruction and no shared line written on the hot path.
  *
- * The hot path:   acquire: held++ (own shard); load state; if ACTIVE: held--, fail
- *                 release: held-- (own shard); load waiting; if set: wake the waiter
+ * The hot path:   acquire: load state; if ACTIVE: fail (the count is left alone);
+ *                          held++ (own shard); load state; if ACTIVE: held--, fail
+ *                 release: held-- (own shard); then only the wait bucket: load waiters; if set,
+ *                          wake the bucket
  * (held++ and held-- store the constants 1 and 0 when not nested; nesting goes out of line.)
- * Teardown:       state |= ACTIVE (the switch to slow mode); membarrier; sum the shards; until
- *                 the sum is 0: waiting = 1; membarrier; sum again; sleep on `waiting`.
+ * Teardown:       state = ACTIVE|DRAINING (the switch to slow mode); waiters++ on the bucket;
+ *                 membarrier; sum the shards until the sum is 0, sleeping on the bucket between
+ *                 sums; waiters--; state = ACTIVE.
  *
  * Why the switch is safe (the one ordering argument, used twice): each side stores, then loads
  * what the other stored; acquire: held, then state; wait: state, then held. The reader orders
@@ -18,7 +21,14 @@
  * running passes one when it is switched out), so in each reader that barrier falls either after
  * its store of held, which the writer's scan then sees and waits for, or before its load of
  * state, which then sees ACTIVE and turns the reader away. Release and the writer's sleep are the
- * same pair on (held, waiting). Without membarrier both sides use a full fence (store-buffering).
+ * same pair on (held, waiters). Without membarrier both sides use a full fence (store-buffering).
+ *
+ * Why the owner may free the ref the moment wait returns: the store that drops a releaser's count
+ * is what lets the wait return, so after it a releaser must not touch the ref. It does not: the
+ * waiter sleeps in a bucket of a static table, chosen by the ref's address (as Linux's
+ * wake_up_var() does), and a releaser reads and wakes only that bucket, which is never freed.
+ * A wake can reach a waiter of another ref that hashes to the same bucket; that waiter rescans
+ * and sleeps again.
  *
  * For ThreadSanitizer, which models neither fences nor membarrier: the edge that makes the free
  * safe is on the shard itself. The reader's decrement is a release store; the writer's scan
@@ -26,7 +36,8 @@
  *
  * Contract beyond rundown.h: a thread calls rundown_ca_register_thread() before its first
  * acquire (at most RUNDOWN_CA_MAX_THREADS at once), releases on the thread that acquired, and
- * unregisters holding nothing. Misuse aborts with "teardown: rundown: misuse: ...".
+ * unregisters holding nothing. A thread that holds protection on a ref must not wait for it (it
+ * would wait for itself). Misuse aborts with "teardown: rundown: misuse: ...".
  */
 #ifndef TEARDOWN_PATTERNS_RUNDOWN_RUNDOWN_CA_H
 #define TEARDOWN_PATTERNS_RUNDOWN_RUNDOWN_CA_H
@@ -43,6 +54,7 @@
 
 #define RUNDOWN_CA_ACTIVE 1u	/* state: wait has begun; acquire fails */
 #define RUNDOWN_CA_DRAINING 2u	/* state: a wait is in progress */
+#define RUNDOWN_CA_BUCKETS 16
 
 struct rundown_ca_shard {
 	_Alignas(RUNDOWN_CA_CACHE_LINE) _Atomic uint32_t held;	/* written by its thread only */
@@ -50,9 +62,17 @@ struct rundown_ca_shard {
 
 struct rundown_ca {
 	_Alignas(RUNDOWN_CA_CACHE_LINE) _Atomic uint32_t state;	/* read by every acquire */
-	_Atomic uint32_t waiting;	/* futex: set while the waiter may sleep */
+	uint32_t wait_sleeps;	/* how often the last wait slept: for tests and benchmarks */
 	struct rundown_ca_shard shard[RUNDOWN_CA_MAX_THREADS];
 };
+
+/* Where waits sleep: static, so a releaser may touch it after the ref is freed. */
+struct rundown_ca_bucket {
+	_Alignas(RUNDOWN_CA_CACHE_LINE) _Atomic uint32_t waiters;	/* waits in progress here */
+	_Atomic uint32_t seq;	/* futex: bumped by every wake */
+};
+
+extern struct rundown_ca_bucket rundown_ca_buckets[RUNDOWN_CA_BUCKETS];
 
 /* This thread's shard index plus one; 0 while unregistered. */
 extern _Thread_local unsigned rundown_ca_self __attribute__((tls_model("initial-exec")));
@@ -70,16 +90,37 @@ void rundown_ca_completed(struct rundown_ca *ca);
 void rundown_ca_reinit(struct rundown_ca *ca);
 bool rundown_ca_uses_membarrier(void);
 
-/* Out of line: misuse, and waking the waiter. */
+/* Out of line: misuse, nesting, and waking a bucket. */
 void rundown_ca_unregistered(void) __attribute__((noreturn));
 void rundown_ca_acquire_nested(struct rundown_ca_shard *s);
-void rundown_ca_release_other(struct rundown_ca *ca, struct rundown_ca_shard *s);
-void rundown_ca_wake_waiter(struct rundown_ca *ca);
+void rundown_ca_release_other(struct rundown_ca_bucket *q, struct rundown_ca_shard *s);
+void rundown_ca_wake(struct rundown_ca_bucket *q);
+
+/*
+ * Test points, compiled in only by the unit test's build of this file (it defines the function);
+ * elsewhere nothing. Where they sit: a count was just stored by acquire; a releaser has just
+ * dropped its count; a wait is about to rescan before a sleep; a wait found the ref run down.
+ */
+enum rundown_ca_point { RUNDOWN_CA_COUNTED, RUNDOWN_CA_RELEASED, RUNDOWN_CA_RESCAN,
+			RUNDOWN_CA_WAS_RUN_DOWN };
+#ifdef RUNDOWN_CA_TEST_POINTS
+void rundown_ca_test_point(enum rundown_ca_point at);
+#define RUNDOWN_CA_TEST_POINT(at) rundown_ca_test_point(at)
+#else
+#define RUNDOWN_CA_TEST_POINT(at) ((void)0)
+#endif
 
 /* The reader's half of the store-load pairs: the compiler's order only, if membarrier works. */
 static inline void rundown_ca_reader_fence(void)
 {
 	asym_fence_light(rundown_ca_membarrier);
+}
+
+/* The bucket of a ref: computed from its address only, never from what it points to. */
+static inline struct rundown_ca_bucket *rundown_ca_bucket_of(const struct rundown_ca *ca)
+{
+	return &rundown_ca_buckets[(uint32_t)(((uintptr_t)ca >> 6) * 0x9e3779b1u) >>
+				   (32 - 4)];
 }
 
 static inline struct rundown_ca_shard *rundown_ca_my_shard(struct rundown_ca *ca)
@@ -91,24 +132,38 @@ static inline struct rundown_ca_shard *rundown_ca_my_shard(struct rundown_ca *ca
 	return &ca->shard[self - 1];
 }
 
+/*
+ * What a releaser does once its count is down. The ref may be freed from here on (the wait can
+ * have seen the 0 and returned), so it touches only the bucket, which is static.
+ */
+/* quote: ca_released */
+static inline void rundown_ca_released(struct rundown_ca_bucket *q)
+{
+	RUNDOWN_CA_TEST_POINT(RUNDOWN_CA_RELEASED);
+	SCENARIO_RELEASER_TAIL();
+	/* held, then waiters: pairs with the waiter's waiters, then held (membarrier there). */
+	rundown_ca_reader_fence();
+	if (__builtin_expect(atomic_load_explicit(&q->waiters, memory_order_relaxed) != 0, 0))
+		rundown_ca_wake(q);
+}
+/* end quote: ca_released */
+
 /* ExReleaseRundownProtectionCacheAware. On the thread that acquired; aborts if it holds none. */
 /* quote: ca_release */
 static inline void rundown_ca_release(struct rundown_ca *ca)
 {
 	struct rundown_ca_shard *s = rundown_ca_my_shard(ca);
+	struct rundown_ca_bucket *q = rundown_ca_bucket_of(ca);	/* before the count drops */
 
 	/* Nested, or not held at all (misuse): out of line. The common case stores a constant. */
 	if (__builtin_expect(atomic_load_explicit(&s->held, memory_order_relaxed) != 1, 0)) {
-		rundown_ca_release_other(ca, s);
+		rundown_ca_release_other(q, s);
 		return;
 	}
 	/* release (a plain mov): our uses of the object happen before the waiter's acquire scan. */
 	atomic_store_explicit(&s->held, 0, memory_order_release);
-	/* held, then waiting: pairs with the waiter's waiting, then held (membarrier there). */
-	rundown_ca_reader_fence();
-	if (__builtin_expect(atomic_load_explicit(&ca->waiting, memory_order_relaxed), 0))
-		rundown_ca_wake_waiter(ca);
 	SCENARIO_NOTE("rundown_ca_release: own shard 1 -> 0");
+	rundown_ca_released(q);	/* from here on, `ca` may be freed */
 }
 /* end quote: ca_release */
 
@@ -119,6 +174,16 @@ static inline bool rundown_ca_acquire(struct rundown_ca *ca)
 	struct rundown_ca_shard *s = rundown_ca_my_shard(ca);
 
 	/*
+	 * Once the wait has begun, fail before touching the count: a thread retrying in a loop
+	 * never shows the waiter a count that it must then wait for. Relaxed: on this path nothing
+	 * of the object is used.
+	 */
+	if (__builtin_expect(atomic_load_explicit(&ca->state, memory_order_relaxed) &
+			     RUNDOWN_CA_ACTIVE, 0)) {
+		SCENARIO_NOTE("rundown_ca_acquire: rundown active, turned away");
+		return false;
+	}
+	/*
 	 * Not nested: store the constant 1. The load only picks the branch, so back-to-back
 	 * acquire/release pairs do not chain through store-to-load forwarding (see trcu_read_lock).
 	 * A plain store to our own line: no other thread writes it, so no locked instruction.
@@ -127,6 +192,7 @@ static inline bool rundown_ca_acquire(struct rundown_ca *ca)
 		rundown_ca_acquire_nested(s);
 	else
 		atomic_store_explicit(&s->held, 1, memory_order_relaxed);
+	RUNDOWN_CA_TEST_POINT(RUNDOWN_CA_COUNTED);
 	/* held, then state: the reader's half of the switch (see the top of this file). */
 	rundown_ca_reader_fence();
 	/* acquire: pairs with rundown_ca_reinit()'s release store, for a re-published object. */
@@ -136,6 +202,7 @@ static inline bool rundown_ca_acquire(struct rundown_ca *ca)
 			      atomic_load_explicit(&s->held, memory_order_relaxed));
 		return true;
 	}
+	/* The wait began between our two loads: at most once per thread and wait. */
 	SCENARIO_NOTE("rundown_ca_acquire: rundown active; undoes its count, turned away");
 	rundown_ca_release(ca);
 	return false;
