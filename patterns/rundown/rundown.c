@@ -32,10 +32,12 @@ void rundown_release_slow(struct rundown_ref *ref, uint32_t before)
 void rundown_wait_for_release(struct rundown_ref *ref)
 {
 	/*
-	 * acq_rel: the RMW that closes the door. Every acquire later in the word's order sees the
-	 * bit and fails; the count in `word` is every holder admitted before it.
+	 * The RMW that closes the door. Every acquire later in the word's order sees the bit and
+	 * fails; the count in `word` is every holder admitted before it. Acquire: pairs with the
+	 * release of every holder that already left, whose uses must precede the free when no
+	 * holder is left to wait for. No release: a turned-away acquire reads this value relaxed.
 	 */
-	uint32_t word = atomic_fetch_or_explicit(&ref->word, RUNDOWN_ACTIVE, memory_order_acq_rel);
+	uint32_t word = atomic_fetch_or_explicit(&ref->word, RUNDOWN_ACTIVE, memory_order_acquire);
 
 	if (word & RUNDOWN_ACTIVE) {
 		if (word >= RUNDOWN_ONE)

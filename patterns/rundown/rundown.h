@@ -89,6 +89,8 @@ static inline void rundown_release(struct rundown_ref *ref)
 	 */
 	uint32_t before = atomic_fetch_sub_explicit(&ref->word, RUNDOWN_ONE, memory_order_release);
 
+	/* From here the wait may return and the owner free the ref: only `before` is read. */
+	SCENARIO_RELEASER_TAIL();
 	SCENARIO_NOTE("rundown_release: protection released");
 	/* The last holder out of an active rundown wakes the waiter; < ONE is release without acquire. */
 	if (__builtin_expect(before == RUNDOWN_ACTIVE + RUNDOWN_ONE || before < RUNDOWN_ONE, 0))
@@ -100,6 +102,9 @@ static inline void rundown_release(struct rundown_ref *ref)
  * ExWaitForRundownProtectionRelease: from now on acquire fails; blocks until every protection
  * granted before has been released. Afterwards the owner may free the object. On an object
  * already run down, returns at once. Two concurrent waits abort.
+ * A thread that waits while holding a protection it would release itself waits forever. That
+ * is not detected: a protection belongs to no thread (any thread may release what another
+ * acquired), so a thread that holds a count may be waiting, rightly, for another to drop it.
  */
 void rundown_wait_for_release(struct rundown_ref *ref);
 

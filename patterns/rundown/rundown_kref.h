@@ -88,6 +88,8 @@ static inline bool rundown_kref_put(struct rundown_kref *k, void (*release)(stru
 	 */
 	uint32_t before = atomic_fetch_sub_explicit(&k->refcount, 1, memory_order_acq_rel);
 
+	/* Unless this was the last put, another holder may free the object from here on. */
+	SCENARIO_RELEASER_TAIL();
 	if (__builtin_expect(before > 1, 1)) {
 		SCENARIO_NOTE("rundown_kref_put: %u -> %u", before, before - 1);
 		return false;

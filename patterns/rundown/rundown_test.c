@@ -1,6 +1,8 @@
 /* The contracts of the three rundown flavours, and their misuse. */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -82,6 +84,55 @@ Test(rundown, wait_blocks_until_the_holder_releases)
 	rundown_release(&d.ref);
 	pthread_join(t, NULL);
 	cr_assert_lt(d.release_at, d.wait_returned_at, "wait returned before the holder released");
+}
+
+struct sleeper {
+	struct rundown_ref ref;
+	atomic_int tid;
+};
+
+static void *wait_thread_tid(void *arg)
+{
+	struct sleeper *s = arg;
+
+	atomic_store(&s->tid, (int)syscall(SYS_gettid));
+	rundown_wait_for_release(&s->ref);
+	return NULL;
+}
+
+/* The scheduler state of one of our threads ('R', 'S', ...), from /proc/self/task/TID/stat. */
+static char thread_state(int tid)
+{
+	char path[64], buf[512], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/*
+ * The release that finds the waiter already asleep in the kernel must wake it. The holder
+ * releases only once the waiting thread is seen sleeping; the timeout is a hang guard only.
+ */
+Test(rundown, last_release_wakes_a_sleeping_waiter, .timeout = 20)
+{
+	struct sleeper s = { .ref = RUNDOWN_REF_INIT };
+	pthread_t t;
+
+	cr_assert(rundown_acquire(&s.ref));
+	pthread_create(&t, NULL, wait_thread_tid, &s);
+	while (!rundown_is_active(&s.ref) || thread_state(atomic_load(&s.tid)) != 'S')
+		sched_yield();
+	rundown_release(&s.ref);
+	pthread_join(t, NULL);
 }
 
 static void release_without_acquire(void *arg)
