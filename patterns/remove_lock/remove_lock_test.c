@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -277,4 +278,43 @@ Test(device_stack, delete_waits_for_a_lookup_before_its_first_acquire)
 		     "the first acquire after removal fails");
 	pthread_join(th, NULL);
 	cr_assert_lt(t.acquired_at, t.deleted_at);
+}
+
+/*
+ * The last release wakes a remover that is asleep in the kernel. The timed join is only a hang
+ * guard: without the wake the remover would sleep forever.
+ */
+struct sleeper {
+	struct remove_lock lock;
+	atomic_int tid, returned;
+};
+
+static void *sleeping_remover(void *arg)
+{
+	struct sleeper *t = arg;
+
+	atomic_store(&t->tid, (int)syscall(SYS_gettid));
+	remove_lock_acquire(&t->lock, &tag_remove);
+	remove_lock_release_and_wait(&t->lock, &tag_remove);
+	atomic_store(&t->returned, 1);
+	return NULL;
+}
+
+Test(remove_lock, the_last_release_wakes_a_sleeping_remover)
+{
+	struct sleeper t = { .lock = REMOVE_LOCK_INIT };
+	struct timespec deadline;
+	pthread_t th;
+
+	cr_assert_eq(remove_lock_acquire(&t.lock, &tag_a), REMOVE_LOCK_SUCCESS);
+	pthread_create(&th, NULL, sleeping_remover, &t);
+	while (!(atomic_load(&t.lock.word) & REMOVE_LOCK_REMOVED) || !atomic_load(&t.tid) ||
+	       thread_state(atomic_load(&t.tid)) != 'S')
+		sched_yield();		/* the remover sleeps on the word, waiting for us */
+	cr_assert_not(atomic_load(&t.returned));
+	remove_lock_release(&t.lock, &tag_a);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 20;
+	cr_assert_eq(pthread_timedjoin_np(th, NULL, &deadline), 0,
+		     "the last release did not wake the remover");
 }

@@ -41,6 +41,7 @@ struct ordering {
 	atomic_int order;
 	sem_t registered, go;
 	int reader_left_at, writer_in_at, writer_out_at, reader_in_at;
+	atomic_bool reader_in, writer_done;
 };
 
 static void *writer_thread(void *arg)
@@ -50,6 +51,7 @@ static void *writer_thread(void *arg)
 	drwlock_write_lock(&o->l);
 	o->writer_in_at = atomic_fetch_add(&o->order, 1);
 	drwlock_write_unlock(&o->l);
+	atomic_store(&o->writer_done, true);
 	return NULL;
 }
 
@@ -62,7 +64,7 @@ Test(drwlock, write_lock_waits_for_the_reader_inside)
 	drwlock_reader_register(&o.l, &o.self);
 	drwlock_read_lock(&o.l, &o.self);
 	pthread_create(&t, NULL, writer_thread, &o);
-	while (atomic_load(&o.l.writer) == DRWLOCK_WRITER_NONE)
+	while (atomic_load(&o.l.writer) == DRWLOCK_WRITER_NONE && !atomic_load(&o.writer_done))
 		sched_yield();	/* the writer has raised its flag and is visiting the slots */
 	o.reader_left_at = atomic_fetch_add(&o.order, 1);
 	drwlock_read_unlock(&o.l, &o.self);
@@ -84,6 +86,7 @@ static void *reader_thread(void *arg)
 	sem_wait(&o->go);
 	drwlock_read_lock(&o->l, &self);
 	o->reader_in_at = atomic_fetch_add(&o->order, 1);
+	atomic_store(&o->reader_in, true);
 	drwlock_read_unlock(&o->l, &self);
 	drwlock_reader_unregister(&o->l, &self);
 	return NULL;
@@ -101,7 +104,7 @@ Test(drwlock, a_reader_arriving_during_a_write_waits_for_the_unlock)
 	sem_wait(&o.registered);
 	drwlock_write_lock(&o.l);
 	sem_post(&o.go);
-	while (atomic_load(&o.l.writer) != DRWLOCK_WRITER_HELD_WAITERS)
+	while (atomic_load(&o.l.writer) != DRWLOCK_WRITER_HELD_WAITERS && !atomic_load(&o.reader_in))
 		sched_yield();	/* the reader saw the flag, backed off, and is going to sleep */
 	o.writer_out_at = atomic_fetch_add(&o.order, 1);
 	drwlock_write_unlock(&o.l);
@@ -121,7 +124,7 @@ Test(drwlock, without_membarrier_the_reader_fences_and_it_still_excludes)
 	drwlock_read_lock(&o.l, &o.self);
 	cr_assert_eq(atomic_load(&o.self.state), DRWLOCK_FENCED | DRWLOCK_IDLE | DRWLOCK_READING);
 	pthread_create(&t, NULL, writer_thread, &o);
-	while (atomic_load(&o.l.writer) == DRWLOCK_WRITER_NONE)
+	while (atomic_load(&o.l.writer) == DRWLOCK_WRITER_NONE && !atomic_load(&o.writer_done))
 		sched_yield();
 	o.reader_left_at = atomic_fetch_add(&o.order, 1);
 	drwlock_read_unlock(&o.l, &o.self);
