@@ -176,8 +176,8 @@ void trcu_synchronize(void)
 	/*
 	 * The flip. Sections that load the new phase began after the membarrier and cannot find
 	 * the object; we do not wait for them, so a stream of readers cannot hold us. Relaxed: we
-	 * alone store it (under trcu_gp_lock), and a reader that does not see it yet only stores
-	 * the old phase once more, which phase 2 waits out.
+	 * alone store it (under trcu_gp_lock); a reader that does not see it yet copies the old
+	 * phase once more, which costs at most a wait for that section too.
 	 */
 	phase ^= TRCU_PHASE;
 	atomic_store_explicit(&trcu_state.section, TRCU_REGISTERED | phase, memory_order_relaxed);

@@ -7,16 +7,17 @@
  * the grace-period phase (one bit) its outermost trcu_read_lock() copied from
  * trcu_state.section. A grace period (trcu_synchronize), as liburcu's urcu-memb does it:
  *
- *	membarrier		the caller's unpublish is visible to every later section
+ *	membarrier		the caller's unpublish, then everything below
  *	wait, phase 1		for each section that copied the other phase (a reader that loaded
  *				the phase before the last flip and stored it late)
  *	flip the phase
- *	wait, phase 2		for each section seen in phase 1 that copied the old phase
+ *	wait, phase 2		for each section seen in phase 1 with the phase the flip made old
  *
  * A reader is waited for only while its word shows depth >= 1 and the phase being waited out;
- * a section that copied the new phase, or a word at depth 0, releases the writer. So a reader
- * that re-enters back to back holds a grace period for its current section and at most the
- * next one in each phase, however long it keeps entering.
+ * a word at depth 0, or a section with the phase that is current, lets the writer go on. So a
+ * reader that re-enters back to back holds phase 1 for at most the section it was in at the
+ * membarrier, and phase 2 for the section it is in at the flip and any it begins before the
+ * flip reaches it (in practice none or one), however long it keeps entering.
  *
  * Why it is enough (the grace-period guarantee): the caller unpublished the object before
  * trcu_synchronize(). Take a section S that found the object; it stored its word (depth 1,
@@ -24,13 +25,14 @@
  * running thread of the process, at some point B of its program, and as one in the writer
  * between the unpublish and everything after. S's pointer load did not see the unpublish, so
  * it comes before B; so does S's store of its word, and the load of p before it. Hence:
- *  - every scan sees S's word or a later value: a word at depth 0, or with a phase copied
+ *  - every scan sees S's word or a later value; a word at depth 0, or with a phase copied
  *    later, means S has ended;
- *  - p was loaded before the flip below: it is the phase before the flip, or, if this reader
- *    was delayed between its load of the phase and its store, an older one. Phase 1 waits
- *    until the word no longer shows a phase other than the current one; if it still shows S,
- *    S copied the current phase, which the flip makes old, and phase 2 waits until the word
- *    shows depth 0 or the new phase: a later section.
+ *  - p was loaded before this grace period's flip: it is the phase before the flip, or, if the
+ *    reader was delayed between its load of the phase and its store, an older value, which
+ *    may be either phase. Phase 1 waits while the word shows a section with the other phase,
+ *    so when it lets the reader go the word shows depth 0 (S has ended), or a section with
+ *    the current phase: S or a later one. Phase 2, after the flip, waits until the word shows
+ *    depth 0 or a section with the new phase; S has neither, so S has ended.
  * One phase is not enough: a reader delayed between its load and its store across one flip
  * stores a phase that the next grace period's flip makes "new", and that grace period would
  * not wait for it (tested: grace/a_reader_delayed_across_a_flip_is_waited_for).
@@ -39,8 +41,10 @@
  * next. That edge is on the word itself, so ThreadSanitizer sees it; the membarrier adds no
  * happens-before edge and needs no annotation (see chapters/05-rcu.md).
  *
- * Without membarrier (old kernel, seccomp) the reader pays a full fence instead: the same
- * argument with two fences (store-buffering). TRCU_NO_MEMBARRIER=1 forces that mode at start-up.
+ * Without membarrier (old kernel, seccomp) the reader pays a full fence after its store
+ * instead: the same argument with two fences, store-buffering for "every scan sees S's word"
+ * and message passing for "p was loaded before the flip". TRCU_NO_MEMBARRIER=1 forces that
+ * mode at start-up.
  *
  * Misuse aborts with "teardown: rcu: misuse: ...": trcu_read_lock() on a thread that did not
  * call trcu_register_thread(); trcu_read_unlock() without trcu_read_lock(); trcu_synchronize()
