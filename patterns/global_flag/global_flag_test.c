@@ -1,6 +1,13 @@
 /* The global flag's contract, and its misuse. */
+#define _GNU_SOURCE
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "patterns/global_flag/global_flag.h"
 #include "tests/misuse.h"
@@ -48,6 +55,57 @@ Test(global_flag, shutdown_waits_for_the_callback_in_flight)
 	pthread_join(t, NULL);
 	cr_assert_lt(d.exit_at, d.shutdown_returned_at,
 		     "shutdown returned before the callback in flight left");
+}
+
+/* A thread's scheduler state ('S': asleep) from /proc: a state, not a clock. */
+static char thread_state(int tid)
+{
+	char path[64], buf[256], *paren;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
+	f = fopen(path, "r");
+	if (!f)
+		return '?';
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+struct sleeper {
+	struct global_flag gf;
+	atomic_int tid;
+};
+
+static void *sleeping_shutdown(void *arg)
+{
+	struct sleeper *t = arg;
+
+	atomic_store(&t->tid, (int)syscall(SYS_gettid));
+	global_flag_shutdown(&t->gf);
+	return NULL;
+}
+
+/* The last callback out wakes a teardown asleep in the kernel; the timed join is a hang guard. */
+Test(global_flag, the_last_exit_wakes_a_sleeping_shutdown)
+{
+	struct sleeper t = { .gf = GLOBAL_FLAG_INIT };
+	struct timespec deadline;
+	pthread_t th;
+
+	cr_assert(global_flag_enter(&t.gf));
+	pthread_create(&th, NULL, sleeping_shutdown, &t);
+	while (atomic_load(&t.gf.alive) || !atomic_load(&t.tid) ||
+	       thread_state(atomic_load(&t.tid)) != 'S')
+		sched_yield();		/* shutdown sleeps on the count, waiting for us */
+	global_flag_exit(&t.gf);
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += 20;
+	cr_assert_eq(pthread_timedjoin_np(th, NULL, &deadline), 0,
+		     "the last exit did not wake the sleeping shutdown");
 }
 
 static void exit_without_enter(void *arg)
