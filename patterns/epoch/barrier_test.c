@@ -4,7 +4,8 @@
  * reader is let go only once the barrier is seen asleep, not returned; it then reads the object
  * and marks it as it leaves, and the destructor checks the mark. A barrier that did not wait
  * frees the object under the reader: ASan and TSan report that use, and the checks report it
- * in the plain build. Flags and counts, no clock. Exits 1 on failure.
+ * in the plain build. The reader's exit is all that orders its use before the destructor: TSan
+ * also reports a relaxed exit. Flags and counts, no clock. Exits 1 on failure.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
@@ -23,7 +24,7 @@ struct held {
 
 static struct tepoch domain;
 static struct held *_Atomic slot;
-static sem_t reader_inside, reader_may_leave;
+static sem_t reader_inside, reader_may_leave, reader_may_unregister;
 static atomic_bool barrier_returned;
 static atomic_int destroyed, destroyed_early;
 static long seen;
@@ -52,6 +53,8 @@ static void *reader(void *unused)
 	seen = h->value;
 	h->reader_left = true;
 	tepoch_exit(&rec);
+	/* Not before the barrier returned: its lock would order us before the destructor too. */
+	sem_wait(&reader_may_unregister);
 	tepoch_unregister(&rec);
 	return NULL;
 }
@@ -88,6 +91,7 @@ int main(void)
 	tepoch_init(&domain);
 	sem_init(&reader_inside, 0, 0);
 	sem_init(&reader_may_leave, 0, 0);
+	sem_init(&reader_may_unregister, 0, 0);
 	pthread_create(&rt, NULL, reader, NULL);
 	sem_wait(&reader_inside);
 	pthread_create(&bt, NULL, barrier_caller, NULL);
@@ -98,6 +102,7 @@ int main(void)
 			"reader inside");
 	sem_post(&reader_may_leave);
 	pthread_join(bt, NULL);
+	sem_post(&reader_may_unregister);
 	pthread_join(rt, NULL);
 	failed |= check(seen == 42, "the reader saw its object");
 	failed |= check(atomic_load(&destroyed) == 1, "the barrier ran the destructor");
