@@ -257,7 +257,7 @@ static char thread_state(int tid)
 
 Test(device_stack, delete_waits_for_a_lookup_before_its_first_acquire)
 {
-	struct lookup_race t = { 0 };
+	struct lookup_race t = { .io = { .stack = NULL } };
 	struct devstack *s = malloc(sizeof(*s));
 	struct devstack_upper *upper;
 	pthread_t th;
