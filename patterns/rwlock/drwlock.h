@@ -52,7 +52,9 @@
  * A reader slot's state. The writer waits while the READING bit is set, asleep on the slot (a
  * futex word). FENCED marks a slot whose owner pays the full fence itself (no membarrier): the
  * fast paths below accept only IDLE and IDLE | READING, so one compare both catches misuse and
- * sends a fenced slot to the out-of-line path, and the fast path loads nothing global.
+ * sends a fenced slot to the out-of-line path. A second compare, of the slot's lock with the
+ * lock asked for, catches a slot used with the wrong lock in either mode. Both read the slot's
+ * own line; the fast path loads nothing global but the writer flag.
  */
 #define DRWLOCK_UNREGISTERED 0u
 #define DRWLOCK_READING 1u
