@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scenario/args.h"
 #include "scenario/scenario.h"
 
 #define FORCED_STEP_TIMEOUT_S 30
@@ -58,6 +59,37 @@ static atomic_int teardown_tid;
 static _Thread_local const char *thread_role = "main";
 static _Thread_local bool is_teardown_thread;
 
+/*
+ * Run by hand, a race binary stops at the first report, as the driver and the tour run it; the
+ * environment's TSAN_OPTIONS or ASAN_OPTIONS still override these.
+ */
+const char *__tsan_default_options(void)
+{
+	return "halt_on_error=1:exitcode=66:second_deadlock_stack=1";
+}
+
+const char *__asan_default_options(void)
+{
+	return "halt_on_error=1:exitcode=66:detect_leaks=0";
+}
+
+/*
+ * The sanitizers call these for each report (weak hooks, overridden here), so that the closing
+ * line is true when a report did not halt the program.
+ */
+static atomic_int sanitizer_reports;
+
+void __tsan_on_report(const void *report)
+{
+	(void)report;
+	atomic_fetch_add_explicit(&sanitizer_reports, 1, memory_order_relaxed);
+}
+
+void __asan_on_error(void)
+{
+	atomic_fetch_add_explicit(&sanitizer_reports, 1, memory_order_relaxed);
+}
+
 void scenario_thread_role(const char *role)
 {
 	thread_role = role;
@@ -76,6 +108,20 @@ __attribute__((format(printf, 1, 2))) static void print_unsynchronized(const cha
 		n = (int)sizeof(line) - 1;
 	if (n > 0 && write(STDOUT_FILENO, line, (size_t)n) < 0)
 		return;
+}
+
+/* The closing line, and the exit code: 66, as the sanitizers' own, if anything was reported. */
+static int finish(const char *what)
+{
+	int reports = atomic_load_explicit(&sanitizer_reports, memory_order_relaxed);
+
+	if (reports) {
+		print_unsynchronized("finished after %d sanitizer report%s (above)\n", reports,
+				     reports == 1 ? "" : "s");
+		return 66;
+	}
+	print_unsynchronized("%s\n", what);
+	return 0;
 }
 
 void scenario_note(const char *fmt, ...)
@@ -295,8 +341,7 @@ static int run_forced(const struct scenario_variant *v, bool late_releaser)
 	pthread_join(teardown, NULL);
 	atomic_store_explicit(&threads_joined, true, memory_order_relaxed);
 	v->destroy(run.reg);
-	print_unsynchronized("finished with no sanitizer report\n");
-	return 0;
+	return finish("finished with no sanitizer report");
 }
 
 static void *stress_reader(void *arg)
@@ -338,6 +383,7 @@ static int run_stress(const struct scenario_variant *v, unsigned rounds)
 {
 	unsigned long served = 0, turned_away = 0;
 	unsigned seed = 1;
+	char summary[160];
 
 	quiet = true;
 	for (unsigned round = 0; round < rounds; round++) {
@@ -356,9 +402,9 @@ static int run_stress(const struct scenario_variant *v, unsigned rounds)
 		served += run.served;
 		turned_away += run.turned_away;
 	}
-	printf("stress: %u teardowns, %d readers, %lu callbacks served, %lu turned away; "
-	       "no use after free\n", rounds, STRESS_READERS, served, turned_away);
-	return 0;
+	snprintf(summary, sizeof(summary), "stress: %u teardowns, %d readers, %lu callbacks served, "
+		 "%lu turned away; no use after free", rounds, STRESS_READERS, served, turned_away);
+	return finish(summary);
 }
 
 static const char *sanitizer(void)
@@ -401,15 +447,30 @@ static int list(const struct scenario_pattern *p)
 	return 0;
 }
 
-static int usage(const char *argv0)
+static int usage(const char *argv0, const char *problem, const char *arg)
 {
+	if (problem && arg)
+		fprintf(stderr, "%s: %s '%s'\n", argv0, problem, arg);
+	else if (problem)
+		fprintf(stderr, "%s: %s\n", argv0, problem);
 	fprintf(stderr,
 		"usage: %s --list\n"
 		"       %s --variant NAME [--schedule forced|late|stress] [--rounds N]\n"
 		"Runs one variant of the %s pattern in the forced schedule (the default), in the\n"
 		"late schedule (the forced one, and a releaser's last touches wait until teardown\n"
-		"has returned), or in a stress loop of N teardowns (default 300).\n",
-		argv0, argv0, scenario_pattern_under_test.name);
+		"has returned), or in a stress loop of N teardowns (default 300, at most %u).\n",
+		argv0, argv0, scenario_pattern_under_test.name, SCENARIO_ROUNDS_MAX);
+	return 2;
+}
+
+static int no_such_variant(const char *argv0, const struct scenario_pattern *p,
+			   const char *variant)
+{
+	fprintf(stderr, "%s: no variant '%s' in pattern %s; its variants are:", argv0, variant,
+		p->name);
+	for (size_t k = 0; k < p->n_variants; k++)
+		fprintf(stderr, "%s %s", k ? "," : "", p->variants[k].name);
+	fprintf(stderr, "\n");
 	return 2;
 }
 
@@ -421,29 +482,33 @@ int main(int argc, char **argv)
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--list")) {
+		if (!strcmp(argv[i], "--list"))
 			return list(p);
-		} else if (!strcmp(argv[i], "--variant") && i + 1 < argc) {
-			variant = argv[++i];
-		} else if (!strcmp(argv[i], "--schedule") && i + 1 < argc) {
-			schedule = argv[++i];
-		} else if (!strcmp(argv[i], "--rounds") && i + 1 < argc) {
-			rounds = (unsigned)strtoul(argv[++i], NULL, 10);
-		} else {
-			return usage(argv[0]);
-		}
+		else if (!strcmp(argv[i], "--variant"))
+			variant = args_value(argv[0], argc, argv, &i);
+		else if (!strcmp(argv[i], "--schedule"))
+			schedule = args_value(argv[0], argc, argv, &i);
+		else if (!strcmp(argv[i], "--rounds"))
+			rounds = (unsigned)args_number(argv[0], "--rounds",
+						       args_value(argv[0], argc, argv, &i), 1,
+						       SCENARIO_ROUNDS_MAX);
+		else if (!strcmp(argv[i], "--help"))
+			return usage(argv[0], NULL, NULL);
+		else
+			return usage(argv[0], "unknown option", argv[i]);
 	}
 	if (!variant)
-		return usage(argv[0]);
+		return usage(argv[0], "--variant NAME or --list is required", NULL);
+	if (strcmp(schedule, "forced") && strcmp(schedule, "late") && strcmp(schedule, "stress")) {
+		fprintf(stderr, "%s: no schedule '%s' (forced, late or stress)\n", argv[0], schedule);
+		return 2;
+	}
 	for (size_t k = 0; k < p->n_variants; k++) {
 		if (strcmp(p->variants[k].name, variant))
 			continue;
-		if (!strcmp(schedule, "forced") || !strcmp(schedule, "late"))
-			return run_forced(&p->variants[k], !strcmp(schedule, "late"));
-		if (!strcmp(schedule, "stress") && rounds > 0)
+		if (!strcmp(schedule, "stress"))
 			return run_stress(&p->variants[k], rounds);
-		return usage(argv[0]);
+		return run_forced(&p->variants[k], !strcmp(schedule, "late"));
 	}
-	fprintf(stderr, "%s: no variant '%s' in pattern %s (see --list)\n", argv[0], variant, p->name);
-	return 2;
+	return no_such_variant(argv[0], p, variant);
 }

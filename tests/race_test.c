@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "scenario/args.h"
 #include "tests/sanitizer_report.h"
 #include "tests/subprocess.h"
 
@@ -140,9 +141,10 @@ int main(int argc, char **argv)
 	const char *rounds = "200";
 	int first = 1;
 
-	if (argc > 2 && !strcmp(argv[1], "--rounds")) {
-		rounds = argv[2];
-		first = 3;
+	if (argc > 1 && !strcmp(argv[1], "--rounds")) {
+		rounds = args_value(argv[0], argc, argv, &first);
+		args_number(argv[0], "--rounds", rounds, 1, SCENARIO_ROUNDS_MAX);
+		first++;
 	}
 	if (first >= argc) {
 		fprintf(stderr, "usage: %s [--rounds N] RACE_BINARY...\n", argv[0]);

@@ -62,7 +62,7 @@ static bool is_free_frame(const char *func)
 /* One stack: the two topmost frames of our code, and whether it is the free's stack. */
 struct stack {
 	char top[SANITIZER_FRAME_MAX], caller[SANITIZER_FRAME_MAX];
-	char header[128];
+	char header[192];
 	bool frees;
 	int frames;
 };
@@ -127,10 +127,16 @@ bool sanitizer_report_parse(const char *text, struct sanitizer_report *r)
 			break;
 		if (nstacks < 2 && (strstr(line, " of size ") || strstr(line, "freed by"))) {
 			const char *h = line;
+			size_t len;
+
 			while (isspace((unsigned char)*h))
 				h++;
+			/* Only the line's final colon ends the header: "(mutexes: read M11):". */
+			len = strlen(h);
+			while (len > 0 && (h[len - 1] == ':' || isspace((unsigned char)h[len - 1])))
+				len--;
 			snprintf(stacks[nstacks].header, sizeof(stacks[nstacks].header), "%.*s",
-				 (int)strcspn(h, ":"), h);
+				 (int)len, h);
 			nstacks++;
 			in_stack = true;
 		}

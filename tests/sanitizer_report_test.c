@@ -44,6 +44,20 @@ static const char clang_tsan_race[] =
 	"    #0 device_read_state scenario/device.h:32:11 (race_test_clang+0xd0105)\n"
 	"    #1 flag_callback patterns/global_flag/variants.c:39:1 (race_test_clang+0xd0105)\n";
 
+/* A race under a lock: the access header holds colons of its own. */
+static const char gcc_tsan_race_mutexes[] =
+	"WARNING: ThreadSanitizer: data race (pid=4711)\n"
+	"  Read of size 8 at 0x7b0800000010 by thread T1 (mutexes: read M11):\n"
+	"    #0 device_read_state scenario/device.h:33 (race_test_gcc+0x1dc6)\n"
+	"    #1 softc_callback patterns/rwlock/variants.c:40 (race_test_gcc+0x1dc6)\n"
+	"\n"
+	"  Previous write of size 8 at 0x7b0800000010 by thread T2 (mutexes: write M12, read M13):\n"
+	"    #0 free ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:706 (x+0x1)\n"
+	"    #1 device_free scenario/device.c:23 (race_test_gcc+0x206c)\n"
+	"    #2 softc_teardown patterns/rwlock/variants.c:60 (race_test_gcc+0x1fc0)\n"
+	"\n"
+	"  Mutex M11 (0x7b0c00000000) created at:\n";
+
 static const char asan_uaf[] =
 	"==4242==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010 at pc "
 	"0x55 bp 0x7f sp 0x7f\n"
@@ -93,6 +107,19 @@ Test(sanitizer_report, clang_paths_and_columns)
 	cr_assert_str_eq(r.kind, "data race");
 	cr_assert_str_eq(r.use_top, "device_read_state scenario/device.h:32");
 	cr_assert_str_eq(r.free_top, "device_free scenario/device.c:22");
+}
+
+Test(sanitizer_report, tsan_header_with_mutexes)
+{
+	struct sanitizer_report r;
+
+	cr_assert(sanitizer_report_parse(gcc_tsan_race_mutexes, &r));
+	cr_assert_str_eq(r.kind, "data race");
+	cr_assert_str_eq(r.use_access,
+			 "Read of size 8 at 0x7b0800000010 by thread T1 (mutexes: read M11)");
+	cr_assert_str_eq(r.use_top, "device_read_state scenario/device.h:33");
+	cr_assert_str_eq(r.free_top, "device_free scenario/device.c:23");
+	cr_assert_str_eq(r.free_caller, "softc_teardown patterns/rwlock/variants.c:60");
 }
 
 Test(sanitizer_report, asan_use_after_free)

@@ -8,7 +8,7 @@
  * comparison benchmark runs every pattern's hot path beside the unprotected baseline.
  *
  * usage: tour [--pattern NAME] [--full-report] [--no-bench] [--rounds N]
- *             --bench COMPARE_BINARY RACE_BINARY...
+ *             [--bench COMPARE_BINARY] RACE_BINARY...
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scenario/args.h"
 #include "tests/sanitizer_report.h"
 #include "tests/subprocess.h"
 
@@ -120,18 +121,53 @@ static void run_variant(const struct options *o, const char *bin, const char *na
 	subprocess_result_free(&res);
 }
 
-static void run_pattern(const struct options *o, const char *bin, struct tally *t)
-{
-	char *argv[] = { (char *)bin, "--list", NULL };
+/* A race binary, and what its --list said. */
+struct lab {
+	const char *bin;
+	char pattern[64];
 	struct subprocess_result list;
+	bool listed;
+};
+
+/* Runs --list; reads the pattern's name. */
+static void list_lab(struct lab *lab)
+{
+	char *argv[] = { (char *)lab->bin, "--list", NULL };
+
+	lab->listed = subprocess_run(argv, NULL, false, &lab->list);
+	if (lab->listed && (lab->list.exit_code != 0 ||
+			    sscanf(lab->list.out, "pattern\t%63[^\t]", lab->pattern) != 1)) {
+		subprocess_result_free(&lab->list);
+		lab->listed = false;
+	}
+}
+
+/* A --pattern that names no lab is an error that names the labs there are. */
+static bool pattern_exists(const char *argv0, const char *pattern, const struct lab *labs,
+			   int nlabs)
+{
+	for (int i = 0; i < nlabs; i++)
+		if (labs[i].listed && !strcmp(labs[i].pattern, pattern))
+			return true;
+	fprintf(stderr, "%s: no pattern '%s'; the patterns are:", argv0, pattern);
+	for (int i = 0, n = 0; i < nlabs; i++)
+		if (labs[i].listed)
+			fprintf(stderr, "%s %s", n++ ? "," : "", labs[i].pattern);
+	fprintf(stderr, "\n");
+	return false;
+}
+
+static void run_pattern(const struct options *o, struct lab *lab, struct tally *t)
+{
+	const char *bin = lab->bin;
 	char pattern[64] = "", seed[256] = "";
 
-	if (!subprocess_run(argv, NULL, false, &list) || list.exit_code != 0) {
+	if (!lab->listed) {
 		printf("%scannot list %s%s\n", red, bin, reset);
 		t->surprises++;
 		return;
 	}
-	for (char *save, *line = strtok_r(list.out, "\n", &save); line;
+	for (char *save, *line = strtok_r(lab->list.out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
 		char name[64], expect[64], schedule[16], story[256];
 
@@ -144,19 +180,23 @@ static void run_pattern(const struct options *o, const char *bin, struct tally *
 			run_variant(o, bin, name, expect, schedule, story, t);
 		}
 	}
-	subprocess_result_free(&list);
 }
 
-static int usage(const char *argv0)
+static int usage(const char *argv0, const char *problem, const char *arg)
 {
+	if (problem && arg)
+		fprintf(stderr, "%s: %s '%s'\n", argv0, problem, arg);
+	else if (problem)
+		fprintf(stderr, "%s: %s\n", argv0, problem);
 	fprintf(stderr,
 		"usage: %s [--pattern NAME] [--full-report] [--no-bench] [--rounds N]\n"
-		"          --bench COMPARE_BINARY RACE_BINARY...\n"
+		"          [--bench COMPARE_BINARY] RACE_BINARY...\n"
 		"  --pattern NAME   only this pattern (and the baseline, in the benchmark)\n"
 		"  --full-report    print each sanitizer report in full\n"
 		"  --no-bench       skip the hot-path benchmark\n"
-		"  --rounds N       teardowns in each fix's stress run (default 300)\n",
-		argv0);
+		"  --rounds N       teardowns in each fix's stress run (default 300, at most %u)\n"
+		"  --bench BINARY   the comparison benchmark (required unless --no-bench)\n",
+		argv0, SCENARIO_ROUNDS_MAX);
 	return 2;
 }
 
@@ -215,27 +255,37 @@ int main(int argc, char **argv)
 {
 	struct options o = { .rounds = "300" };
 	struct tally t = { 0 };
-	const char **bins = calloc((size_t)argc, sizeof(*bins));
-	int nbins = 0;
+	struct lab *labs = calloc((size_t)argc, sizeof(*labs));
+	int nlabs = 0;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--pattern") && i + 1 < argc)
-			o.pattern = argv[++i];
+		if (!strcmp(argv[i], "--pattern"))
+			o.pattern = args_value(argv[0], argc, argv, &i);
 		else if (!strcmp(argv[i], "--full-report"))
 			o.full_report = true;
 		else if (!strcmp(argv[i], "--no-bench"))
 			o.no_bench = true;
-		else if (!strcmp(argv[i], "--rounds") && i + 1 < argc)
-			o.rounds = argv[++i];
-		else if (!strcmp(argv[i], "--bench") && i + 1 < argc)
-			o.bench = argv[++i];
+		else if (!strcmp(argv[i], "--rounds"))
+			o.rounds = args_value(argv[0], argc, argv, &i);
+		else if (!strcmp(argv[i], "--bench"))
+			o.bench = args_value(argv[0], argc, argv, &i);
+		else if (!strcmp(argv[i], "--help"))
+			return usage(argv[0], NULL, NULL);
 		else if (argv[i][0] == '-')
-			return usage(argv[0]);
+			return usage(argv[0], "unknown option", argv[i]);
 		else
-			bins[nbins++] = argv[i];
+			labs[nlabs++].bin = argv[i];
 	}
-	if (!nbins || !o.bench)
-		return usage(argv[0]);
+	/* The race binaries take the same count; checked here, before anything runs. */
+	args_number(argv[0], "--rounds", o.rounds, 1, SCENARIO_ROUNDS_MAX);
+	if (!nlabs)
+		return usage(argv[0], "no race binary given", NULL);
+	if (!o.bench && !o.no_bench)
+		return usage(argv[0], "--bench COMPARE_BINARY is required unless --no-bench", NULL);
+	for (int i = 0; i < nlabs; i++)
+		list_lab(&labs[i]);
+	if (o.pattern && !pattern_exists(argv[0], o.pattern, labs, nlabs))
+		return 2;
 	color = isatty(STDOUT_FILENO);
 	if (color) {
 		bold = "\033[1m";
@@ -252,8 +302,12 @@ int main(int argc, char **argv)
 	       "schedule: the same, and a releaser's last touches wait until teardown has returned.\n"
 	       "Fixes run in the forced schedule, in the late one, then in a stress loop.\n",
 	       bold, reset);
-	for (int i = 0; i < nbins; i++)
-		run_pattern(&o, bins[i], &t);
+	for (int i = 0; i < nlabs; i++) {
+		run_pattern(&o, &labs[i], &t);
+		if (labs[i].listed)
+			subprocess_result_free(&labs[i].list);
+	}
+	free(labs);
 	printf("\n%sRace demos:%s %d naive variant%s reported as %s chapter%s say%s, %d fix%s clean"
 	       "%s%s\n", bold, reset, t.reported, t.reported == 1 ? "" : "s",
 	       o.pattern ? "its" : "their", o.pattern ? "" : "s", o.pattern ? "s" : "", t.clean,
