@@ -18,7 +18,13 @@
 #include "patterns/rundown/rundown_ca.h"
 #include "tests/misuse.h"
 
-/* Two Criterion tests per body: the mode chosen at start-up, and fences only. */
+/*
+ * Two Criterion tests per body: the mode chosen at start-up, and fences only. The timeout is a
+ * hang guard only: a lost wake or a missed misuse check shows as a wait that never returns.
+ */
+TestSuite(rundown_ca_membarrier, .timeout = 20);
+TestSuite(rundown_ca_fences, .timeout = 20);
+
 #define CA_TEST(name) \
 	static void name(void); \
 	Test(rundown_ca_membarrier, name) { name(); } \
@@ -353,7 +359,7 @@ static void wait_while_holding_nested(void *arg)
 	rundown_ca_wait_for_release(arg);
 }
 
-/* The timeout only guards against a hang: without the check, this wait never returns. */
+/* Without the check, this wait never returns (the suite's timeout ends it). */
 static void wait_for_oneself(void)
 {
 	struct rundown_ca *ca = rundown_ca_new();
@@ -364,12 +370,12 @@ static void wait_for_oneself(void)
 	rundown_ca_free(ca);
 }
 
-Test(rundown_ca_membarrier, a_wait_for_ones_own_protection_aborts, .timeout = 20)
+Test(rundown_ca_membarrier, a_wait_for_ones_own_protection_aborts)
 {
 	wait_for_oneself();
 }
 
-Test(rundown_ca_fences, a_wait_for_ones_own_protection_aborts, .timeout = 20)
+Test(rundown_ca_fences, a_wait_for_ones_own_protection_aborts)
 {
 	rundown_ca_membarrier = false;
 	wait_for_oneself();
