@@ -10,6 +10,7 @@ void rundown_acquire_overflow(void)
 			RUNDOWN_MAX_HOLDERS);
 }
 
+/* quote: release_slow */
 void rundown_release_slow(struct rundown_ref *ref, uint32_t before)
 {
 	if (before < RUNDOWN_ONE)
@@ -27,6 +28,7 @@ void rundown_release_slow(struct rundown_ref *ref, uint32_t before)
 	 */
 	futex_wake_all(&ref->word);
 }
+/* end quote: release_slow */
 
 /* quote: wait */
 void rundown_wait_for_release(struct rundown_ref *ref)
