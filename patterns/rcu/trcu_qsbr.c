@@ -13,7 +13,8 @@ static struct {
 	pthread_mutex_t gp_lock;		/* one writer at a time */
 	pthread_mutex_t lock;			/* the registry; a sleeping writer drops it */
 	struct trcu_qsbr_reader *readers;
-	_Atomic unsigned long ctr;		/* grace-period counter; never OFFLINE */
+	/* Grace-period counter: starts odd and steps by 2, so never OFFLINE (0), even when it wraps. */
+	_Atomic unsigned long ctr;
 	_Atomic uint32_t writer_waiting;	/* futex */
 } trcu_qsbr = { .gp_lock = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
 		.ctr = 1 };
@@ -97,6 +98,13 @@ void trcu_qsbr_unregister_thread(void)
 	pthread_mutex_unlock(&trcu_qsbr.lock);
 }
 
+void trcu_qsbr_set_counter(unsigned long ctr)
+{
+	if (!(ctr & 1))
+		teardown_misuse("rcu", "trcu_qsbr_set_counter(%lu): the counter is odd", ctr);
+	atomic_store_explicit(&trcu_qsbr.ctr, ctr, memory_order_relaxed);
+}
+
 bool trcu_qsbr_writer_sleeps(void)
 {
 	return atomic_load_explicit(&trcu_qsbr.writer_waiting, memory_order_relaxed);
@@ -128,7 +136,7 @@ void trcu_qsbr_synchronize(void)
 	pthread_mutex_lock(&trcu_qsbr.gp_lock);
 	pthread_mutex_lock(&trcu_qsbr.lock);
 	/* The caller's unpublish, then the bump (release), then the scan (the fence). */
-	gp = atomic_fetch_add_explicit(&trcu_qsbr.ctr, 1, memory_order_release) + 1;
+	gp = atomic_fetch_add_explicit(&trcu_qsbr.ctr, 2, memory_order_release) + 2;
 	teardown_smp_mb();
 	for (unsigned scans = 0; (n = trcu_qsbr_readers_blocking(gp)) != 0; scans++) {
 		if (scans < TRCU_QSBR_SPIN_SCANS) {

@@ -4,9 +4,10 @@
  * then that it holds no RCU pointer at all (trcu_qsbr_quiescent_state), or that it will not
  * read for a while (trcu_qsbr_thread_offline). A registered thread starts online.
  *
- * Why it is enough: trcu_qsbr_synchronize() bumps a global counter after the caller's
- * unpublish and waits until every online reader has copied the new value into its own word
- * (a quiescent state after the bump) or is offline (word 0). A reader that copied the new
+ * Why it is enough: trcu_qsbr_synchronize() bumps a global counter (odd, stepping by 2, so
+ * that it never reads as OFFLINE, 0, even when it wraps) after the caller's unpublish and
+ * waits until every online reader has copied the new value into its own word (a quiescent
+ * state after the bump) or is offline (word 0). A reader that copied the new
  * value had loaded it (acquire) after the bump: its later loads of the pointer see the
  * unpublish. Everything before its quiescent state happens before the writer's acquire load of
  * its word, and so before the free. Quiescent states and going offline/online are rare and pay
@@ -42,6 +43,8 @@ void trcu_qsbr_thread_online(void);
 void trcu_qsbr_synchronize(void);
 /* For tests: is a writer asleep, waiting for some reader's quiescent state? */
 bool trcu_qsbr_writer_sleeps(void);
+/* For tests: sets the grace-period counter (odd), with no grace period running. */
+void trcu_qsbr_set_counter(unsigned long ctr);
 
 /* quote: qsbr_read */
 static inline void trcu_qsbr_read_lock(void)

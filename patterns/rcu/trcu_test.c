@@ -5,6 +5,7 @@
  */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>
+#include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
@@ -468,6 +469,50 @@ Test(qsbr, synchronize_waits_for_an_online_reader, .timeout = 20)
 	pthread_join(wt, NULL);
 	pthread_join(rt, NULL);
 	cr_assert_lt(r.left_at, w.returned_at, "synchronize returned before the quiescent state");
+}
+
+/* A reader goes offline, a grace period runs, and it comes back online holding pointers. */
+static void *online_after_a_grace_period(void *arg)
+{
+	struct reader *r = arg;
+
+	trcu_qsbr_register_thread();
+	trcu_qsbr_thread_offline();
+	sem_post(&r->entered);
+	sem_wait(&r->leave);
+	trcu_qsbr_thread_online();	/* stores the counter as it is now */
+	sem_post(&r->entered);
+	sem_wait(&r->leave);
+	r->left_at = atomic_fetch_add(r->order, 1);
+	trcu_qsbr_quiescent_state();
+	trcu_qsbr_unregister_thread();
+	return NULL;
+}
+
+/* The counter wraps (in 2^32 grace periods on a 32-bit target); it must never read as offline. */
+Test(qsbr, the_counter_wraps_without_looking_offline, .timeout = 20)
+{
+	atomic_int order = 0;
+	struct reader r;
+	struct writer w = { .order = &order, .qsbr = true };
+	struct flagged_writer f = { .w = w };
+	pthread_t rt, wt;
+
+	reader_init(&r, &order, true);
+	trcu_qsbr_set_counter(ULONG_MAX);
+	pthread_create(&rt, NULL, online_after_a_grace_period, &r);
+	sem_wait(&r.entered);
+	trcu_qsbr_synchronize();	/* the counter wraps */
+	sem_post(&r.leave);
+	sem_wait(&r.entered);		/* online, with the counter after the wrap */
+	pthread_create(&wt, NULL, flagged_writer_thread, &f);
+	while (!trcu_qsbr_writer_sleeps() && !atomic_load(&f.returned))
+		sched_yield();
+	sem_post(&r.leave);
+	pthread_join(wt, NULL);
+	pthread_join(rt, NULL);
+	cr_assert_lt(r.left_at, f.w.returned_at, "synchronize returned before the quiescent state "
+		     "of a reader online since the counter wrapped");
 }
 
 Test(qsbr, offline_readers_do_not_block)
