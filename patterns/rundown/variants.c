@@ -187,9 +187,36 @@ static void late_lookup_teardown(void *reg)
 	late_lookup_advance(LATE_LOOKUP_TORN_DOWN);
 }
 
-/* Fix 3: cache-aware rundown protection. */
-SCENARIO_DEFINE_CALLBACK(ca_callback, struct rundown_lagg_ifnet, rundown_lagg_enter_ca,
-			 rundown_lagg_exit_ca)
+/*
+ * Fix 3: cache-aware rundown protection. clone_destroy frees the ref itself the moment its wait
+ * returns, as ExFreeCacheAwareRundownProtection allows. So the ioctl finds the ref through the
+ * ifnet under the index lock, and a look-up after clone_destroy unpublished it finds none. The
+ * ref's own hot path, the use and the release, runs outside the lock.
+ */
+static _Thread_local struct rundown_ca *ca_held;	/* the ioctl's local variable */
+
+static struct device *ca_enter(struct rundown_lagg_ifnet *ifp)
+{
+	struct rundown_ca *ca;
+
+	pthread_mutex_lock(&ifp->if_index_lock);
+	ca = ifp->if_rundown_ca;
+	if (ca && !rundown_ca_acquire(ca))
+		ca = NULL;
+	pthread_mutex_unlock(&ifp->if_index_lock);
+	if (!ca)
+		return NULL;
+	ca_held = ca;
+	return rundown_lagg_softc_of(ifp)->sc_dev;
+}
+
+static void ca_exit(struct rundown_lagg_ifnet *ifp, struct device *dev)
+{
+	(void)ifp, (void)dev;
+	rundown_ca_release(ca_held);
+}
+
+SCENARIO_DEFINE_CALLBACK(ca_callback, struct rundown_lagg_ifnet, ca_enter, ca_exit)
 
 static void ca_reader_start(void *reg)
 {
@@ -207,12 +234,47 @@ static void ca_reader_stop(void *reg)
 static void ca_teardown(void *reg)
 {
 	struct rundown_lagg_ifnet *ifp = reg;
+	struct rundown_ca *ca = ifp->if_rundown_ca;	/* only clone_destroy writes it */
 
-	rundown_ca_wait_for_release(ifp->if_rundown_ca);
+	rundown_ca_wait_for_release(ca);
 	rundown_lagg_softc_free(lagg_unpublish(ifp));
-	rundown_ca_completed(ifp->if_rundown_ca);
+	rundown_ca_completed(ca);
+	pthread_mutex_lock(&ifp->if_index_lock);
+	ifp->if_rundown_ca = NULL;	/* no look-up finds the ref from here on */
+	pthread_mutex_unlock(&ifp->if_index_lock);
+	SCENARIO_NOTE("frees the rundown ref");
+	rundown_ca_free(ca);	/* releasers may still be returning: they touch none of it */
 }
 /* end quote: ca_teardown */
+
+/*
+ * The same, with ioctl threads that come and go while clone_destroy waits: a thread registers,
+ * makes two calls, unregisters, registers again. A shard passes from a thread that left to one
+ * that arrives within one teardown, and the wait may read the newcomer's 0 in a shard whose
+ * last holder was the leaver.
+ */
+static _Thread_local unsigned churn_calls;
+
+static long ca_churn_callback(void *reg)
+{
+	long state;
+
+	if (churn_calls++ % 2 == 0)
+		rundown_ca_register_thread();
+	state = ca_callback(reg);
+	if (churn_calls % 2 == 0 || state == SCENARIO_DECLINED) {
+		rundown_ca_unregister_thread();
+		churn_calls = 0;
+	}
+	return state;
+}
+
+static void ca_churn_reader_stop(void *reg)
+{
+	(void)reg;
+	if (rundown_ca_self)
+		rundown_ca_unregister_thread();
+}
 
 #define LAGG_VARIANT(NAME, STORY, EXPECT, CALLBACK, TEARDOWN) \
 	{ .name = NAME, .story = STORY, .expect = EXPECT, .create = lagg_create, \
@@ -235,8 +297,13 @@ static const struct scenario_variant rundown_variants[] = {
 	  .reader_stop = late_lookup_reader_stop, .callback = late_lookup_callback,
 	  .teardown = late_lookup_teardown, .destroy = late_lookup_destroy },
 	{ .name = "cache_aware", .story = "cache-aware rundown: per-thread shards, membarrier "
-	  "in the wait", .create = lagg_create, .reader_start = ca_reader_start,
-	  .reader_stop = ca_reader_stop, .callback = ca_callback, .teardown = ca_teardown,
+	  "in the wait; clone_destroy frees the ref when its wait returns", .create = lagg_create,
+	  .reader_start = ca_reader_start, .reader_stop = ca_reader_stop, .callback = ca_callback,
+	  .teardown = ca_teardown, .destroy = lagg_destroy },
+	{ .name = "cache_aware_churn", .story = "cache-aware rundown, with ioctl threads that "
+	  "register, make two calls and unregister, again and again, during the wait",
+	  .create = lagg_create, .reader_stop = ca_churn_reader_stop,
+	  .callback = ca_churn_callback, .teardown = ca_teardown,
 	  .destroy = lagg_destroy },
 };
 
