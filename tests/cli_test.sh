@@ -73,6 +73,28 @@ rejects "tour without --bench" "--bench COMPARE_BINARY is required unless --no-b
 rejects "race test driver --rounds -5" "--rounds: '-5' is not a whole number" "$driver" --rounds -5 "$selftest"
 rejects "race test driver --rounds with no value" "--rounds needs a value" "$driver" --rounds
 
+# A race binary whose --list the driver and the tour cannot read (a column missing) is a
+# failure, not a variant skipped in silence.
+fake=${TEST_TMPDIR:-/tmp}/fake_race_binary
+cat >"$fake" <<'FAKE'
+#!/bin/sh
+printf 'pattern\tfake\tseed\nsanitizer\tthread\n'
+printf 'variant\tnaive\theap-use-after-free\n'
+FAKE
+chmod +x "$fake"
+run "$driver" --rounds 1 "$fake"
+if [ "$status" -ne 1 ] || ! grep -q "variant line this driver cannot read" <<<"$out"; then
+	fail "race test driver, unreadable variant line: not a failure"
+else
+	echo "ok    race test driver, unreadable variant line: $(grep -m1 "cannot read" <<<"$out")"
+fi
+run "$tour" --no-bench "$fake"
+if [ "$status" -ne 1 ] || ! grep -q "a variant line the tour cannot read" <<<"$out"; then
+	fail "tour, unreadable variant line: not a surprise"
+else
+	echo "ok    tour, unreadable variant line: exit 1"
+fi
+
 # A naive variant run by hand, as the README shows it: the sanitizer halts at the report, exit
 # 66, and no line after it claims a clean finish.
 run env -u TSAN_OPTIONS -u ASAN_OPTIONS "$global_flag" --variant flag

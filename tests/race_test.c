@@ -123,9 +123,13 @@ static void check_binary(const char *bin, const char *rounds)
 
 		if (sscanf(line, "sanitizer\t%31s", sanitizer) == 1)
 			continue;
-		if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]\t%15[^\t]", name, expect,
-			   schedule) != 3)
+		if (strncmp(line, "variant\t", 8) != 0)
 			continue;
+		if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]\t%15[^\t]", name, expect,
+			   schedule) != 3) {
+			fail(bin, line, "--list printed a variant line this driver cannot read", NULL);
+			continue;
+		}
 		if (!strcmp(sanitizer, "none"))
 			fail(bin, name, "race binary built without a sanitizer", NULL);
 		strcmp(expect, "clean") ? racy++ : fixes++;

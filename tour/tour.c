@@ -178,6 +178,10 @@ static void run_pattern(const struct options *o, struct lab *lab, struct tally *
 		} else if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]\t%15[^\t]\t%255[^\n]", name,
 				  expect, schedule, story) == 4) {
 			run_variant(o, bin, name, expect, schedule, story, t);
+		} else if (!strncmp(line, "variant\t", 8)) {
+			printf("%s%s printed a variant line the tour cannot read: %s%s\n", red, bin,
+			       line, reset);
+			t->surprises++;
 		}
 	}
 }
