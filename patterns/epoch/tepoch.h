@@ -70,6 +70,7 @@
 #include <stdint.h>
 
 #include "patterns/common/asymmetric_fence.h"
+#include "scenario/hooks.h"
 
 /* A record's word and the domain's section word: epoch, registered bit, nesting depth. */
 #define TEPOCH_NEST_MASK 0xffffUL
@@ -195,6 +196,12 @@ static inline void tepoch_exit(struct tepoch_record *r)
 		tepoch_exit_misuse(w);
 	/* Release: the section's loads happen before the advancer's acquire scan (argument 4). */
 	atomic_store_explicit(&r->word, w - 1, memory_order_release);
+	/*
+	 * An outermost exit has let the advancer go: what the section used may be freed from here
+	 * on. What follows touches only the record and the domain, which outlive every section.
+	 */
+	if (!((w - 1) & TEPOCH_NEST_MASK))
+		SCENARIO_RELEASER_TAIL();
 	/* Store-load: our word, then writer_waiting (the advancer: writer_waiting, then words). */
 	tepoch_reader_fence();
 	if (__builtin_expect(atomic_load_explicit(&r->domain->writer_waiting,
