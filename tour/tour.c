@@ -260,7 +260,11 @@ int main(int argc, char **argv)
 	struct options o = { .rounds = "300" };
 	struct tally t = { 0 };
 	struct lab *labs = calloc((size_t)argc, sizeof(*labs));
+	char *slash = strrchr(argv[0], '/');
 	int nlabs = 0;
+
+	if (slash)
+		argv[0] = slash + 1;	/* messages say "tour: ...", not bazel's long path */
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--pattern"))
