@@ -55,6 +55,14 @@ void rundown_wait_for_release(struct rundown_ref *ref)
 		futex_wait_while(&ref->word, word);
 		/* acquire: reading "no holders" synchronizes with every holder's release RMW. */
 		word = atomic_load_explicit(&ref->word, memory_order_acquire);
+		/*
+		 * Only rundown_reinit clears ACTIVE, and it may run only after this wait returned.
+		 * Seen here, the last release, a reinit and a new acquire came between the wake and
+		 * this load: waiting on would wait for a holder of the next lifetime, forever.
+		 */
+		if (!(word & RUNDOWN_ACTIVE))
+			teardown_misuse("rundown", "rundown_reinit called before "
+				       "rundown_wait_for_release returned");
 	}
 	SCENARIO_NOTE("rundown_wait: every holder has released");
 }

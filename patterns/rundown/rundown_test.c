@@ -1,5 +1,6 @@
 /* The contracts of the three rundown flavours, and their misuse. */
 #include <criterion/criterion.h>
+#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -199,6 +200,33 @@ Test(rundown, misuse_two_concurrent_waits_abort)
 
 	ASSERT_MISUSE(two_waits_at_once, &d, "rundown: misuse: rundown_wait_for_release called "
 		      "while another wait is in progress");
+}
+
+/*
+ * A reinit (and a new acquire) between the last release's wake and the waiter's reload. The
+ * three steps are written as the one store they add up to, while the waiter is seen asleep, so
+ * the waiter's reload is certain to find them: it must abort, not sleep on the new holder.
+ */
+static void reinit_while_the_wait_sleeps(void *arg)
+{
+	struct sleeper *s = arg;
+	pthread_t t;
+
+	rundown_acquire(&s->ref);
+	pthread_create(&t, NULL, wait_thread_tid, s);
+	while (!rundown_is_active(&s->ref) || thread_state(atomic_load(&s->tid)) != 'S')
+		sched_yield();
+	atomic_store(&s->ref.word, RUNDOWN_ONE);	/* release, reinit, acquire */
+	syscall(SYS_futex, &s->ref.word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+	pthread_join(t, NULL);
+}
+
+Test(rundown, misuse_reinit_while_a_wait_sleeps_aborts, .timeout = 20)
+{
+	struct sleeper s = { .ref = RUNDOWN_REF_INIT };
+
+	ASSERT_MISUSE(reinit_while_the_wait_sleeps, &s, "rundown: misuse: rundown_reinit called "
+		      "before rundown_wait_for_release returned");
 }
 
 /* The largest count is allowed; the next acquire aborts, naming that count exactly. */
