@@ -140,6 +140,33 @@ static long double_callback(void *reg)
 	return upper ? devstack_request_double_looked_up(upper, &r->io.lookups) : SCENARIO_DECLINED;
 }
 
+/*
+ * Broken on purpose: the fix, but the upper dispatch routine reads its remove lock once more
+ * after its last release, to log the count (as this lab's own completion routine once did).
+ * The remove handler may already have freed the extension, and the lock in it.
+ */
+static int32_t dispatch_double_then_look(struct devstack_upper *upper, struct devstack_irp *irp)
+{
+	int32_t status = devstack_upper_dispatch_double(upper, irp);
+
+	SCENARIO_NOTE("upper dispatch: logs the count after its release: %u held",
+		      remove_lock_count(&upper->remove_lock));
+	return status;
+}
+
+/* The requester, on a stack whose lower driver completes inside its dispatch (never pending). */
+static long look_after_release_callback(void *reg)
+{
+	struct stack_reg *r = reg;
+	struct devstack_upper *upper = devstack_io_lookup(&r->io);
+	struct devstack_irp irp = { .status = DEVSTACK_STATUS_PENDING, .lookup = &r->io.lookups };
+
+	if (!upper)
+		return SCENARIO_DECLINED;
+	dispatch_double_then_look(upper, &irp);
+	return irp.status == DEVSTACK_STATUS_DELETE_PENDING ? SCENARIO_DECLINED : irp.information;
+}
+
 /* Teardown: IRP_MN_REMOVE_DEVICE reaches the upper filter, which then deletes its device. */
 static void remove_teardown(void *reg)
 {
@@ -160,6 +187,11 @@ static const struct scenario_variant remove_lock_variants[] = {
 	{ .name = "double", .story = "a second acquisition held across IoCallDriver; completion "
 	  "inside the lower dispatch routine", .create = stack_create,
 	  .callback = double_callback, .teardown = remove_teardown, .destroy = stack_destroy },
+	{ .name = "look_after_release", .story = "the double acquire, but the dispatch routine "
+	  "reads its remove lock after its last release; the remove handler has freed it",
+	  .expect = "heap-use-after-free", .schedule = "late", .create = stack_create,
+	  .callback = look_after_release_callback, .teardown = remove_teardown,
+	  .destroy = stack_destroy },
 	{ .name = "double_async", .story = "a second acquisition held across IoCallDriver; the "
 	  "lower driver's DPC completes the IRP on another thread", .create = async_stack_create,
 	  .callback = double_callback, .teardown = remove_teardown,
