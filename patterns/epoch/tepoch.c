@@ -349,15 +349,18 @@ static bool tepoch_advance_past(struct tepoch *d, struct tepoch_record *self, un
 }
 
 /*
- * Runs the destructors of l's entries, from the head, while they are safe at epoch `now` (or
- * all of them); returns how many. An entry retired at t is safe once the epoch is two steps
- * past it (tepoch.h); epochs never decrease along l, so the first unsafe one ends the run.
+ * Runs the destructors of the first `max` entries of l, from the head, while they are safe at
+ * epoch `now` (or all `max` of them); returns how many. An entry retired at t is safe once the
+ * epoch is two steps past it (tepoch.h); epochs never decrease along l, so the first unsafe one
+ * ends the run. `max` is the count when the run began: a destructor may retire another object
+ * through the same record, and that entry must wait for a grace period of its own (its epoch
+ * may even be later than `now`, which the step count would read as a whole lap old).
  */
-static size_t tepoch_run(struct tepoch_list *l, unsigned long now, bool all)
+static size_t tepoch_run(struct tepoch_list *l, size_t max, unsigned long now, bool all)
 {
 	size_t n = 0;
 
-	while (l->head && (all || epoch_steps(l->head->epoch, now) >= 2)) {
+	while (n < max && l->head && (all || epoch_steps(l->head->epoch, now) >= 2)) {
 		struct tepoch_entry *entry = l->head;
 
 		l->head = entry->next;
@@ -371,7 +374,7 @@ static size_t tepoch_run(struct tepoch_list *l, unsigned long now, bool all)
 
 static void tepoch_reclaim_own(struct tepoch_record *r, unsigned long now, bool all)
 {
-	size_t n = tepoch_run(&r->pending, now, all);
+	size_t n = tepoch_run(&r->pending, r->n_pending, now, all);
 
 	r->n_pending -= n;
 	r->n_destroyed += n;

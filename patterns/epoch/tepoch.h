@@ -133,7 +133,11 @@ void tepoch_register(struct tepoch *d, struct tepoch_record *r);
 /* Outside any section. Entries still pending become the domain's orphans (see above). */
 void tepoch_unregister(struct tepoch_record *r);
 
-/* Queues entry->destroy(entry) for after every section that could have found it. O(1). */
+/*
+ * Queues entry->destroy(entry) for after every section that could have found it. O(1). A
+ * destructor may itself call tepoch_call() on the same record: that entry gets a grace period of
+ * its own, and is run by a later poll or barrier, not by the run that queued it.
+ */
 void tepoch_call(struct tepoch_record *r, struct tepoch_entry *entry,
 		 void (*destroy)(struct tepoch_entry *entry));
 /*
@@ -144,7 +148,7 @@ void tepoch_call(struct tepoch_record *r, struct tepoch_entry *entry,
 size_t tepoch_poll(struct tepoch_record *r);
 /* Blocks until every section that began before the call has ended. */
 void tepoch_synchronize(struct tepoch_record *r);
-/* Adopts the orphans, tepoch_synchronize(), then runs every destructor pending on r. */
+/* Adopts the orphans, tepoch_synchronize(), then runs every destructor pending on r before it. */
 void tepoch_barrier(struct tepoch_record *r);
 
 unsigned long tepoch_epoch(struct tepoch *d);

@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "patterns/epoch/tepoch.h"
@@ -184,6 +185,69 @@ Test(epoch, poll_destroys_what_no_reader_can_hold)
 	cr_assert_eq(rec.n_pending, 0);
 	tepoch_unregister(&rec);
 	tepoch_destroy(&d);
+}
+
+/*
+ * A destructor may retire another object through the same record (it unpublished it): that
+ * entry waits for a grace period of its own, in barrier and in poll alike. In poll, the
+ * destructor also steps the epoch past the `now` poll read, as another advancer could.
+ */
+struct chain {
+	struct tepoch_entry first, second;
+	struct tepoch_record *rec;
+	bool step_first;
+	int second_destroyed;
+};
+
+static void chain_second_destroy(struct tepoch_entry *e)
+{
+	struct chain *c = (struct chain *)((char *)e - offsetof(struct chain, second));
+
+	c->second_destroyed++;
+}
+
+static void chain_first_destroy(struct tepoch_entry *e)
+{
+	struct chain *c = (struct chain *)((char *)e - offsetof(struct chain, first));
+
+	if (c->step_first)
+		tepoch_synchronize(c->rec);
+	tepoch_call(c->rec, &c->second, chain_second_destroy);
+}
+
+static void retire_from_a_destructor(bool through_poll)
+{
+	struct tepoch d;
+	struct tepoch_record rec = { 0 };
+	struct chain c = { .rec = &rec, .step_first = through_poll };
+
+	tepoch_init(&d);
+	tepoch_register(&d, &rec);
+	tepoch_call(&rec, &c.first, chain_first_destroy);
+	if (through_poll) {
+		tepoch_synchronize(&rec);
+		tepoch_synchronize(&rec);
+		cr_assert_eq(tepoch_poll(&rec), 1, "poll runs the first destructor only");
+	} else {
+		tepoch_barrier(&rec);
+	}
+	cr_assert_eq(c.second_destroyed, 0, "an entry retired by a destructor was destroyed in the "
+		     "same run, with no grace period after its retirement");
+	cr_assert_eq(rec.n_pending, 1);
+	tepoch_barrier(&rec);
+	cr_assert_eq(c.second_destroyed, 1);
+	tepoch_unregister(&rec);
+	tepoch_destroy(&d);
+}
+
+Test(epoch, barrier_gives_what_a_destructor_retires_its_own_grace_period)
+{
+	retire_from_a_destructor(false);
+}
+
+Test(epoch, poll_gives_what_a_destructor_retires_its_own_grace_period)
+{
+	retire_from_a_destructor(true);
 }
 
 /*
