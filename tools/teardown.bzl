@@ -68,7 +68,12 @@ def teardown_unit_test(name, srcs, deps = [], size = "small"):
     native.cc_test(
         name = name,
         srcs = srcs,
-        deps = deps + ["//third_party:criterion", "//tests:criterion_main", "//tests:misuse"],
+        deps = deps + [
+            "//third_party:criterion",
+            "//tests:criterion_main",
+            "//tests:misuse",
+            "//tests:thread_state",
+        ],
         linkopts = ["-pthread"],
         # no-sandbox: Criterion's socket path holds the PID (see .bazelrc).
         tags = ["criterion", "no-sandbox"],

@@ -11,6 +11,7 @@
 
 #include "patterns/global_flag/global_flag.h"
 #include "tests/misuse.h"
+#include "tests/thread_state.h"
 
 Test(global_flag, admits_until_shutdown_then_turns_away)
 {
@@ -55,24 +56,6 @@ Test(global_flag, shutdown_waits_for_the_callback_in_flight)
 	pthread_join(t, NULL);
 	cr_assert_lt(d.exit_at, d.shutdown_returned_at,
 		     "shutdown returned before the callback in flight left");
-}
-
-/* A thread's scheduler state ('S': asleep) from /proc: a state, not a clock. */
-static char thread_state(int tid)
-{
-	char path[64], buf[256], *paren;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' ? paren[2] : '?';
 }
 
 struct sleeper {

@@ -13,6 +13,7 @@
 #include "patterns/remove_lock/device_stack.h"
 #include "patterns/remove_lock/remove_lock.h"
 #include "tests/misuse.h"
+#include "tests/thread_state.h"
 
 static const char tag_a, tag_b, tag_remove;
 
@@ -180,7 +181,7 @@ Test(device_stack, single_acquire_holds_nothing_while_the_lower_dispatch_runs)
 	s.lower.start_io = complete_then_look;
 	s.lower.start_io_context = &s;
 	cr_assert_eq(devstack_request_single(&s), 7);
-	cr_assert_eq(held_inside_lower_dispatch, 0, "the seed's window: nothing protects the tail");
+	cr_assert_eq(held_inside_lower_dispatch, 0, "the case's window: nothing protects the tail");
 	s.lower.start_io = NULL;
 	devstack_upper_remove_device(&s);
 }
@@ -236,23 +237,6 @@ static void *deleter(void *arg)
 	atomic_store(&t->done, 1);
 	free(s);
 	return NULL;
-}
-
-static char thread_state(int tid)
-{
-	char path[64], buf[256], *paren;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' ? paren[2] : '?';
 }
 
 Test(device_stack, delete_waits_for_a_lookup_before_its_first_acquire)

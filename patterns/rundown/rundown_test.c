@@ -12,6 +12,7 @@
 #include "patterns/rundown/rundown_ca.h"
 #include "patterns/rundown/rundown_kref.h"
 #include "tests/misuse.h"
+#include "tests/thread_state.h"
 
 /* ---- One-word rundown: what the Windows documentation says ---- */
 
@@ -99,24 +100,6 @@ static void *wait_thread_tid(void *arg)
 	atomic_store(&s->tid, (int)syscall(SYS_gettid));
 	rundown_wait_for_release(&s->ref);
 	return NULL;
-}
-
-/* The scheduler state of one of our threads ('R', 'S', ...), from /proc/self/task/TID/stat. */
-static char thread_state(int tid)
-{
-	char path[64], buf[512], *paren;
-	FILE *f;
-	size_t n;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", tid);
-	f = fopen(path, "r");
-	if (!f)
-		return '?';
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' ? paren[2] : '?';
 }
 
 /*
