@@ -47,7 +47,7 @@ struct scenario_variant {
 
 struct scenario_pattern {
 	const char *name;	/* "global_flag" */
-	const char *seed;	/* the real case it comes from */
+	const char *source_case;	/* the public case it comes from */
 	const struct scenario_variant *variants;
 	size_t n_variants;
 };

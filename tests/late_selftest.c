@@ -208,7 +208,7 @@ static const struct scenario_variant selftest_variants[] = {
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "late_selftest",
-	.seed = "the race harness's own late schedule",
+	.source_case = "the race harness's own late schedule",
 	.variants = selftest_variants,
 	.n_variants = sizeof(selftest_variants) / sizeof(selftest_variants[0]),
 };

@@ -152,7 +152,7 @@ static const struct scenario_variant epoch_variants[] = {
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "epoch",
-	.seed = "FreeBSD lagg: an ioctl uses the softc while clone_destroy frees it; the ifnet "
+	.source_case = "FreeBSD lagg: an ioctl uses the softc while clone_destroy frees it; the ifnet "
 		"reference counts the wrong object",
 	.variants = epoch_variants,
 	.n_variants = sizeof(epoch_variants) / sizeof(epoch_variants[0]),

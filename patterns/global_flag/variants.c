@@ -96,7 +96,7 @@ static const struct scenario_variant global_flag_variants[] = {
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "global_flag",
-	.seed = "macOS kauth: a listener callback still running when the kext frees its instance",
+	.source_case = "macOS kauth: a listener callback still running when the kext frees its instance",
 	.variants = global_flag_variants,
 	.n_variants = sizeof(global_flag_variants) / sizeof(global_flag_variants[0]),
 };

@@ -243,7 +243,7 @@ static const struct scenario_variant rcu_variants[] = {
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "rcu",
-	.seed = "Linux module: get_metadata() returns a list entry; another CPU does list_del and "
+	.source_case = "Linux module: get_metadata() returns a list entry; another CPU does list_del and "
 		"kfree; the caller dereferences freed memory",
 	.variants = rcu_variants,
 	.n_variants = sizeof(rcu_variants) / sizeof(rcu_variants[0]),

@@ -152,7 +152,10 @@ static inline void devstack_lookup_done(struct devstack_irp *irp)
 }
 
 /* quote: dispatch_single */
-/* Naive: the seed's reading of the docs. One acquisition, released in the completion routine. */
+/*
+ * Naive: the documentation as the case reads it. One acquisition, released in the completion
+ * routine.
+ */
 static inline int32_t devstack_upper_dispatch_single(struct devstack_upper *upper,
 						     struct devstack_irp *irp)
 {

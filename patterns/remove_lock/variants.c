@@ -200,7 +200,7 @@ static const struct scenario_variant remove_lock_variants[] = {
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "remove_lock",
-	.seed = "Windows: the upper filter's completion routine releases its remove lock inside the "
+	.source_case = "Windows: the upper filter's completion routine releases its remove lock inside the "
 		"lower dispatch routine; IRP_MN_REMOVE_DEVICE frees the lower driver under it",
 	.variants = remove_lock_variants,
 	.n_variants = sizeof(remove_lock_variants) / sizeof(remove_lock_variants[0]),

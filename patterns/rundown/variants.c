@@ -309,7 +309,7 @@ static const struct scenario_variant rundown_variants[] = {
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "rundown",
-	.seed = "FreeBSD lagg: ioctl holds a reference to the ifnet, clone_destroy frees the "
+	.source_case = "FreeBSD lagg: ioctl holds a reference to the ifnet, clone_destroy frees the "
 		"softc regardless",
 	.variants = rundown_variants,
 	.n_variants = sizeof(rundown_variants) / sizeof(rundown_variants[0]),

@@ -200,8 +200,8 @@ static const struct scenario_variant rwlock_variants[] = {
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "rwlock",
-	.seed = "kauth advice (use a reader-writer lock) and FreeBSD lagg (the lock would be "
-		"destroyed and freed together with the softc)",
+	.source_case = "macOS kauth (the asker's mutex; the answer's reader-writer lock, for speed) "
+		"and FreeBSD lagg (the lock would be destroyed and freed together with the softc)",
 	.variants = rwlock_variants,
 	.n_variants = sizeof(rwlock_variants) / sizeof(rwlock_variants[0]),
 };
