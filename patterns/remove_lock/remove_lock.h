@@ -9,7 +9,10 @@
  *   - every successful acquire is matched by one remove_lock_release(), with the same tag.
  *   - the IRP_MN_REMOVE_DEVICE handler acquires once more, then calls
  *     remove_lock_release_and_wait(), which releases that acquisition and returns only when every
- *     outstanding acquisition has been released. Afterwards the device may be detached and freed.
+ *     outstanding acquisition has been released. Afterwards the device may be detached and freed,
+ *     lock and all, once no acquire can still be on its way to it: the lock must outlive every
+ *     acquire attempt, not only every holder (in Windows the I/O manager's reference on the
+ *     device object keeps a dispatch routine that is about to acquire from seeing it freed).
  *
  * One 32-bit word holds the count of acquisitions (low 31 bits) and REMOVED (bit 31).
  *

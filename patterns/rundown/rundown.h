@@ -100,8 +100,10 @@ static inline void rundown_release(struct rundown_ref *ref)
 
 /*
  * ExWaitForRundownProtectionRelease: from now on acquire fails; blocks until every protection
- * granted before has been released. Afterwards the owner may free the object. On an object
- * already run down, returns at once. Two concurrent waits abort.
+ * granted before has been released. Afterwards the owner may free the object, and the ref too
+ * once no acquire can still be on its way to it (the ref must outlive every acquire attempt,
+ * not only every holder). On an object already run down, returns at once. A second wait while
+ * the first still has holders to wait for aborts; once none is left, it returns at once.
  * A thread that waits while holding a protection it would release itself waits forever. That
  * is not detected: a protection belongs to no thread (any thread may release what another
  * acquired), so a thread that holds a count may be waiting, rightly, for another to drop it.

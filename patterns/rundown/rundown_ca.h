@@ -28,7 +28,9 @@
  * waiter sleeps in a bucket of a static table, chosen by the ref's address (as Linux's
  * wake_up_var() does), and a releaser reads and wakes only that bucket, which is never freed.
  * A wake can reach a waiter of another ref that hashes to the same bucket; that waiter rescans
- * and sleeps again.
+ * and sleeps again. What the wait cannot cover is an acquire that has not stored its count yet:
+ * the ref must outlive every acquire attempt, not only every holder (the owner stops handing it
+ * out, as teardown's unpublish under the look-up's lock does in the lab, before it frees it).
  *
  * For ThreadSanitizer, which models neither fences nor membarrier: the edge that makes the free
  * safe is on the shard itself. The reader's decrement is a release store; the writer's scan
