@@ -63,11 +63,16 @@ def teardown_race_test(name, srcs, rounds = 200, size = "small", clang = True):
         size = size,
     )
 
-def teardown_unit_test(name, srcs, deps = [], size = "small"):
-    """Criterion tests. Tagged so that --config=tsan skips them: Criterion cannot start under TSan."""
+def teardown_unit_test(name, srcs, deps = [], size = "small", env = {}):
+    """Criterion tests. Tagged so that --config=tsan skips them: Criterion cannot start under TSan.
+
+    env: environment for the test, e.g. a pattern's *_NO_MEMBARRIER=1 for a second run of the
+    same tests in the fallback mode.
+    """
     native.cc_test(
         name = name,
         srcs = srcs,
+        env = env,
         deps = deps + [
             "//third_party:criterion",
             "//tests:criterion_main",
