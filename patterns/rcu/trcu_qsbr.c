@@ -101,7 +101,7 @@ void trcu_qsbr_unregister_thread(void)
 void trcu_qsbr_set_counter(unsigned long ctr)
 {
 	if (!(ctr & 1))
-		teardown_misuse("rcu", "trcu_qsbr_set_counter(%lu): the counter is odd", ctr);
+		teardown_misuse("rcu", "trcu_qsbr_set_counter(%lu): the counter must be odd", ctr);
 	atomic_store_explicit(&trcu_qsbr.ctr, ctr, memory_order_relaxed);
 }
 
