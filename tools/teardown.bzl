@@ -27,13 +27,21 @@ BENCH_COPTS = ["-falign-loops=32"]
 # The harness and the helpers every race binary compiles in.
 _RACE_SRCS = ["//scenario:race_srcs", "//patterns/common:srcs"]
 
-def teardown_race_test(name, srcs, rounds = 200, size = "small", clang = True):
+def teardown_race_test(
+        name,
+        srcs,
+        rounds = 200,
+        size = "small",
+        clang = True,
+        no_membarrier = None):
     """A race lab: the pattern's sources and variant table, compiled with the race harness.
 
     Every source is compiled in the race binary itself, not taken from a cc_library, because a
     target's copts reach only its own sources: a library built without -fsanitize=thread would
     hide the very accesses the test is about. With clang = True a second binary is built with
-    clang, and the test drives both.
+    clang, and the test drives both. no_membarrier: the pattern's *_NO_MEMBARRIER variable, for a
+    second test, name + "_no_membarrier", that drives the same binaries with full fences on both
+    sides instead of membarrier.
     """
     bins = [name + "_gcc"]
     native.cc_binary(
@@ -55,13 +63,18 @@ def teardown_race_test(name, srcs, rounds = 200, size = "small", clang = True):
                    " -o $@ -pthread -ldl"),
             testonly = True,
         )
-    native.cc_test(
-        name = name,
-        deps = ["//tests:race_test_main"],
-        args = ["--rounds", str(rounds)] + ["$(rootpath :%s)" % b for b in bins],
-        data = [":" + b for b in bins],
-        size = size,
-    )
+    modes = [(name, {})]
+    if no_membarrier:
+        modes.append((name + "_no_membarrier", {no_membarrier: "1"}))
+    for test_name, env in modes:
+        native.cc_test(
+            name = test_name,
+            deps = ["//tests:race_test_main"],
+            args = ["--rounds", str(rounds)] + ["$(rootpath :%s)" % b for b in bins],
+            data = [":" + b for b in bins],
+            env = env,
+            size = size,
+        )
 
 def teardown_unit_test(name, srcs, deps = [], size = "small", env = {}):
     """Criterion tests. Tagged so that --config=tsan skips them: Criterion cannot start under TSan.
