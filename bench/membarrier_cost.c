@@ -20,7 +20,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "scenario/args.h"
+
 #define WARM_UP_CALLS 1000
+#define CALLS_MIN 100
+#define CALLS_MAX 10000000
 
 static atomic_bool spinner_stop;
 
@@ -64,8 +68,9 @@ static int by_value(const void *a, const void *b)
 
 static int usage(const char *argv0)
 {
-	fprintf(stderr, "usage: %s [--spinner] [--calls N]   (N from 100 to 10000000)\n", argv0);
-	return 2;
+	fprintf(stderr, "usage: %s [--spinner] [--calls N]   (N from %d to %d)\n", argv0, CALLS_MIN,
+		CALLS_MAX);
+	return ARGS_USAGE_EXIT;
 }
 
 int main(int argc, char **argv)
@@ -76,18 +81,14 @@ int main(int argc, char **argv)
 	long *ns;
 
 	for (int i = 1; i < argc; i++) {
-		char *end;
-
-		if (!strcmp(argv[i], "--spinner")) {
+		if (!strcmp(argv[i], "--spinner"))
 			with_spinner = true;
-		} else if (!strcmp(argv[i], "--calls") && i + 1 < argc) {
-			errno = 0;
-			calls = strtol(argv[++i], &end, 10);
-			if (errno || end == argv[i] || *end || calls < 100 || calls > 10000000)
-				return usage(argv[0]);
-		} else {
+		else if (!strcmp(argv[i], "--calls"))
+			calls = (long)args_number("membarrier_cost", "--calls",
+						  args_value("membarrier_cost", argc, argv, &i),
+						  CALLS_MIN, CALLS_MAX);
+		else
 			return usage(argv[0]);
-		}
 	}
 	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)) {
 		fprintf(stderr, "membarrier_cost: cannot register: %s\n", strerror(errno));
