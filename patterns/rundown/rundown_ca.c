@@ -100,7 +100,8 @@ void rundown_ca_acquire_nested(struct rundown_ca_shard *s)
 	uint32_t held = atomic_load_explicit(&s->held, memory_order_relaxed);
 
 	if (held == UINT32_MAX)
-		teardown_misuse("rundown", "rundown_ca_acquire: count overflow");
+		teardown_misuse("rundown", "rundown_ca_acquire: more than %u protections held on one "
+			       "thread (count overflow)", UINT32_MAX);
 	atomic_store_explicit(&s->held, held + 1, memory_order_relaxed);	/* as in acquire */
 }
 

@@ -275,6 +275,51 @@ CA_TEST(a_second_wait_while_one_drains_aborts)
 	rundown_ca_free(ca);
 }
 
+/* A reinit while a wait really drains: refused in rundown_ca_reinit, before it loses holders. */
+static void reinit_while_draining(void *arg)
+{
+	struct rundown_ca *ca = arg;
+	pthread_t holder, waiter;
+
+	sem_init(&t.counted, 0, 0);
+	pthread_create(&holder, NULL, hold_until_killed, ca);
+	sem_wait(&t.counted);
+	pthread_create(&waiter, NULL, wait_thread, ca);
+	while (!(atomic_load(&ca->state) & RUNDOWN_CA_DRAINING))
+		;
+	rundown_ca_reinit(ca);
+}
+
+CA_TEST(a_reinit_while_a_wait_drains_aborts)
+{
+	struct rundown_ca *ca = rundown_ca_new();
+
+	ASSERT_MISUSE(reinit_while_draining, ca, "rundown: misuse: rundown_ca_reinit on a ref that "
+		      "was not run down");
+	rundown_ca_free(ca);
+}
+
+/* The largest count one thread may hold is allowed; the next acquire aborts, naming it. */
+static void acquire_past_the_limit(void *arg)
+{
+	struct rundown_ca *ca = arg;
+
+	rundown_ca_register_thread();
+	atomic_store(&rundown_ca_my_shard(ca)->held, UINT32_MAX - 1);
+	if (!rundown_ca_acquire(ca) || atomic_load(&rundown_ca_my_shard(ca)->held) != UINT32_MAX)
+		_exit(1);
+	rundown_ca_acquire(ca);
+}
+
+CA_TEST(acquire_past_the_count_limit_aborts)
+{
+	struct rundown_ca *ca = rundown_ca_new();
+
+	ASSERT_MISUSE(acquire_past_the_limit, ca, "rundown: misuse: rundown_ca_acquire: more than "
+		      "4294967295 protections held on one thread (count overflow)");
+	rundown_ca_free(ca);
+}
+
 /* ---- A failed acquire leaves the count alone ---- */
 
 #define POLLERS 4
