@@ -105,19 +105,7 @@ static void *memb_stream_reader(void *arg)
 
 static void bm_synchronize_stream(bench_state *s)
 {
-	uint64_t section_ns = (uint64_t)bench_range(s, 0) * 1000;
-	struct rcu_bench_latency l;
-
-	rcu_bench_latency_start(&l);
-	bench_reader_start(&reader, memb_stream_reader, &section_ns);
-	BENCH_LOOP(s) {
-		uint64_t t0 = rcu_bench_now_ns();
-
-		trcu_synchronize();
-		rcu_bench_latency_add(&l, rcu_bench_now_ns() - t0);
-	}
-	bench_reader_stop(&reader);
-	rcu_bench_latency_report(s, &l, section_ns);
+	rcu_bench_synchronize_stream(s, &reader, memb_stream_reader, trcu_synchronize);
 }
 /* end quote: bench_stream */
 

@@ -61,6 +61,8 @@ static inline uint64_t rcu_bench_section_ns(const struct bench_reader *r)
 static inline void rcu_bench_latency_start(struct rcu_bench_latency *l)
 {
 	l->ns = malloc(RCU_BENCH_MAX_SAMPLES * sizeof(*l->ns));
+	if (!l->ns)
+		abort();	/* 8 MiB for the samples: nothing to measure without them */
 	l->n = 0;
 }
 
@@ -88,6 +90,30 @@ static inline void rcu_bench_latency_report(bench_state *s, struct rcu_bench_lat
 			      BENCH_COUNTER_PLAIN);
 	}
 	free(l->ns);
+}
+
+/*
+ * The benchmark body, for every flavour: `stream_reader` (a bench_reader thread function that
+ * enters sections back to back, each rcu_bench_busy() for rcu_bench_section_ns()) runs on the
+ * other CPU while this thread times each `synchronize`.
+ */
+static inline void rcu_bench_synchronize_stream(bench_state *s, struct bench_reader *reader,
+						void *(*stream_reader)(void *),
+						void (*synchronize)(void))
+{
+	uint64_t section_ns = (uint64_t)bench_range(s, 0) * 1000;
+	struct rcu_bench_latency l;
+
+	rcu_bench_latency_start(&l);
+	bench_reader_start(reader, stream_reader, &section_ns);
+	BENCH_LOOP(s) {
+		uint64_t t0 = rcu_bench_now_ns();
+
+		synchronize();
+		rcu_bench_latency_add(&l, rcu_bench_now_ns() - t0);
+	}
+	bench_reader_stop(reader);
+	rcu_bench_latency_report(s, &l, section_ns);
 }
 
 /* Registers name with section lengths of 1 and 100 µs. */
