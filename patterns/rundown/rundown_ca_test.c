@@ -252,9 +252,9 @@ static void *wait_thread(void *arg)
 	return NULL;
 }
 
-static void second_wait_while_draining(void *arg)
+/* A holder that never leaves, and a wait on another thread that has begun draining. */
+static void start_draining(struct rundown_ca *ca)
 {
-	struct rundown_ca *ca = arg;
 	pthread_t holder, waiter;
 
 	sem_init(&t.counted, 0, 0);
@@ -263,7 +263,12 @@ static void second_wait_while_draining(void *arg)
 	pthread_create(&waiter, NULL, wait_thread, ca);
 	while (!(atomic_load(&ca->state) & RUNDOWN_CA_DRAINING))
 		;
-	rundown_ca_wait_for_release(ca);	/* this thread holds nothing */
+}
+
+static void second_wait_while_draining(void *arg)
+{
+	start_draining(arg);
+	rundown_ca_wait_for_release(arg);	/* this thread holds nothing */
 }
 
 CA_TEST(a_second_wait_while_one_drains_aborts)
@@ -278,16 +283,8 @@ CA_TEST(a_second_wait_while_one_drains_aborts)
 /* A reinit while a wait really drains: refused in rundown_ca_reinit, before it loses holders. */
 static void reinit_while_draining(void *arg)
 {
-	struct rundown_ca *ca = arg;
-	pthread_t holder, waiter;
-
-	sem_init(&t.counted, 0, 0);
-	pthread_create(&holder, NULL, hold_until_killed, ca);
-	sem_wait(&t.counted);
-	pthread_create(&waiter, NULL, wait_thread, ca);
-	while (!(atomic_load(&ca->state) & RUNDOWN_CA_DRAINING))
-		;
-	rundown_ca_reinit(ca);
+	start_draining(arg);
+	rundown_ca_reinit(arg);
 }
 
 CA_TEST(a_reinit_while_a_wait_drains_aborts)
