@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The floor every pattern is compared with: the hot path with no protection at all. */
 #include <stdatomic.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 // The C API of bench.h, on Google Benchmark 1.7.
 #include "bench/bench.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * What the writer's half of the asymmetric fence costs: one
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), timed call by call, with or without a second

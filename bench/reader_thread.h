@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * For writer-side benchmarks (synchronize, write lock, drain): one reader thread that keeps
  * running the hot path on CPU 1 while the benchmark thread, pinned to CPU 0, measures the writer.

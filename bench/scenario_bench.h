@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The hot path's benchmark loop, written once: enter, read one field of the device, exit.
  * ENTER and EXIT are the pattern's own inline functions (or macros), called directly, so the

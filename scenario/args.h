@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Command-line values, read strictly: the race binaries, the race test driver and the tour
  * take their numbers and option values through these. Bad input is an error with exit code 2,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The object that teardown frees: a driver instance, a softc, a list entry.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The race harness: runs one variant of the pattern under test in the forced schedule, or in a
  * bounded random stress loop. Built only into the race binaries, with a sanitizer and with

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: BSD-2-Clause
 # The C bindings keep Google Benchmark's own flags working, and add the ratio table only to
 # console output. Correctness of the plumbing only: nothing here looks at a timing.
 set -eu

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Bad input on the command line, as a new user types it: every front end names what is wrong and
 # exits 2, and a naive variant run by hand stops at its report with a true closing line.
 # usage: cli_test.sh TOUR RACE_TEST_DRIVER SELFTEST_RACE_BINARY GLOBAL_FLAG_RACE_BINARY

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Criterion's own main, plus one check: a unit-test binary that registered no tests fails.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # The late schedule's exits, read from the timeline of the self-test pattern (late_selftest.c):
 # each way the late releaser's wait ends is taken when it should be, and only in the late schedule.
 # usage: late_schedule_test.sh RACE_BINARY

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A pattern that exists to prove the late schedule (scenario/race.c) can fail, and that each of
  * its exits is taken when it should be.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit-test helper: does an API misuse abort with its documented message? */
 #ifndef TEARDOWN_TESTS_MISUSE_H
 #define TEARDOWN_TESTS_MISUSE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The race test driver. For a race binary of one pattern (scenario/race.c), runs every variant
  * as a subprocess and checks what the variant table says:

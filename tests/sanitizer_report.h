@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Reads the first ThreadSanitizer or AddressSanitizer report in a program's stderr: its kind,
  * and where the use and the free happened. Shared by the race test driver and the tour.

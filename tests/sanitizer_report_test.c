@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The sanitizer-report reader, on reports in each format this machine's toolchains print. */
 #include <criterion/criterion.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Runs a program and captures what it printed: the race test driver and the tour both need it. */
 #ifndef TEARDOWN_TESTS_SUBPROCESS_H
 #define TEARDOWN_TESTS_SUBPROCESS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Unit-test helper: is one of our threads asleep? A state, read from /proc, never a clock. */
 #ifndef TEARDOWN_TESTS_THREAD_STATE_H
 #define TEARDOWN_TESTS_THREAD_STATE_H

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # Instructions per hot-path call, counted by callgrind: unlike nanoseconds, a figure that does
 # not drift with the load of a shared machine. Each benchmark function (named bm_*) runs twice
 # at one thread with a fixed iteration count (BENCH_ITERATIONS, honoured by bench/bench.cc); the

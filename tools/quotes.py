@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: BSD-2-Clause
 """Chapters quote the real code through markers, never through copies that can drift.
 
 In a source file, an excerpt sits between two marker lines (not part of the excerpt):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """The catalog's build vocabulary: what every pattern directory declares.
 
   teardown_race_test      the pattern's race lab, built with a sanitizer, and the test driving it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The tour: for every pattern, watch the naive code fail and the fix hold, then compare what each
  * costs on the hot path.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* membarrier set-up and the writer's half of the asymmetric fence (see asymmetric_fence.h). */
 #define _GNU_SOURCE
 #include "patterns/common/asymmetric_fence.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The asymmetric fence that drwlock, the cache-aware rundown, trcu and tepoch share.
  *

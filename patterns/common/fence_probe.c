@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Compiled by fence_test.sh only: the one function whose code the test reads. */
 #include "patterns/common/asymmetric_fence.h"
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
 # teardown_smp_mb() must be a hardware fence in every build that runs on hardware, sanitized or
 # not. Compiles fence_probe.c with gcc and clang, plain and under -fsanitize=thread, and reads
 # the machine code: a plain build must contain the fence itself (mfence, or a locked instruction);

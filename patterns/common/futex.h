@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Blocking waits for teardown: futex on a 32-bit word, no spinning, no fixed sleeps. */
 #ifndef TEARDOWN_PATTERNS_COMMON_FUTEX_H
 #define TEARDOWN_PATTERNS_COMMON_FUTEX_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* API misuse: one clear message, then abort. Never silent corruption. */
 #ifndef TEARDOWN_PATTERNS_COMMON_MISUSE_H
 #define TEARDOWN_PATTERNS_COMMON_MISUSE_H

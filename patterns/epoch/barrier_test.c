@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tepoch_barrier destroys an object only after the reader that holds it has left; in every
  * build, TSan's included (Criterion cannot start under TSan, so this test is plain C). The

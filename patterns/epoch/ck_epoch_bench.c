@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Concurrency Kit's ck_epoch, measured exactly as epoch_bench.c: ck_epoch_begin/ck_epoch_end on
  * a registered record (no section object), and ck_epoch_synchronize with one reader running.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tepoch's enter/exit, and its synchronize latency with one reader running (ck_epoch_bench.c). */
 #include "patterns/epoch/epoch_bench.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Shared by epoch_bench.c (ours) and ck_epoch_bench.c (Concurrency Kit): for synchronize
  * latency, a reader thread pinned to the other CPU that keeps entering and leaving sections

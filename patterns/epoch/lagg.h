@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The FreeBSD lagg case: a cloned network interface. The ifnet is the registration point: an
  * ioctl finds the driver's softc through ifp->if_softc. clone_destroy clears it and frees the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The known weakness of epochs, measured: one reader parked inside a section (on a semaphore,
  * as a thread blocked on I/O or preempted for good would be) holds back the reclamation of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* tepoch: registry, the epoch step, synchronize, retire lists (see tepoch.h for the argument). */
 #define _GNU_SOURCE
 #include "patterns/epoch/tepoch.h"

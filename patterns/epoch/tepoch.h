@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tepoch: a minimal epoch-based reclamation, in the spirit of Concurrency Kit's ck_epoch and
  * FreeBSD's epoch(9). Every public symbol is tepoch_*, so it links beside ck_epoch_*.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tepoch's contract: nesting, what synchronize waits for and what it does not, tepoch_call,
  * tepoch_poll and tepoch_barrier, the stalled reader, the no-membarrier mode, and misuse.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The epoch lab: a lagg interface's ioctl against its clone_destroy, plugged into the one
  * teardown scenario. Each thread (callback, teardown, destroy) has its own record.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "patterns/global_flag/global_flag.h"
 
 #include "patterns/common/futex.h"

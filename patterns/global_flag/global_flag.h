@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Global flag with an activation count: the smallest correct repair of the kauth folk remedy.
  *

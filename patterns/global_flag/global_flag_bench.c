@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The kauth callback's hot path: raw pointer, flag check, flag plus activation count. */
 #include <stdlib.h>
 

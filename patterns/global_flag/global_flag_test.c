@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The global flag's contract, and its misuse. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>

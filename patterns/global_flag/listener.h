@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The kauth case: a kext's globals. kauth hands `instance` to every listener callback; the
  * kext unregisters (kauth_unlisten_scope) and frees the instance when it stops.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The global-flag lab: the raw pointer, the folk remedies, and the repair, plugged into the one
  * teardown scenario. Teardown is written out in full for each, as a kext's stop routine would be.

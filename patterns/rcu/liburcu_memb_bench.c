@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* liburcu urcu-memb, inline read side (_LGPL_SOURCE), measured exactly as rcu_bench.c. */
 #define _LGPL_SOURCE
 #include "patterns/rcu/rcu_bench.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* trcu's read side (general and QSBR) and its grace-period latency with one reader running. */
 #include "patterns/rcu/rcu_bench.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Shared by rcu_bench.c and the liburcu benchmarks: the read side over one published device
  * (SCENARIO_BENCH_LOOP), and, for grace-period latency, a reader thread that keeps entering

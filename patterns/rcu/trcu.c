@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* trcu, general flavour: registry, membarrier set-up, and the grace period (see trcu.h). */
 #define _GNU_SOURCE
 #include "patterns/rcu/trcu.h"

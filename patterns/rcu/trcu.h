@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trcu: a minimal userspace RCU, general flavour (the reader announces itself with one store,
  * as liburcu's urcu-memb does; the writer pays with membarrier(2)). The QSBR flavour is in

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trcu_call() and trcu_barrier(): deferred freeing on one callback thread, as liburcu's
  * default call_rcu thread and the kernel's rcuc threads do it.

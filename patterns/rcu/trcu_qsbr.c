@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* trcu, QSBR flavour: quiescent states and the grace period (see trcu_qsbr.h). */
 #include "patterns/rcu/trcu_qsbr.h"
 

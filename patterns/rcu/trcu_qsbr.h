@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trcu_qsbr: the quiescent-state-based flavour of trcu (liburcu's urcu-qsbr, the kernel's
  * non-preemptible RCU). The read side is empty. Instead, each registered thread says now and

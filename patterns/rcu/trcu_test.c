@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trcu's contract: nesting, what a grace period waits for and what it does not, trcu_call and
  * trcu_barrier, QSBR, and misuse. Deterministic: threads and semaphores; where a test must

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The rcu_barrier lesson, run for real. A module (a dlopen'ed object) retires an object with
  * trcu_call(); the callback is the module's code. A reader holds the grace period open, so the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A loadable module, as a shared object: it publishes one object, and its exit routine retires
  * that object with the call API it is handed (call_rcu in a kernel module). The callback that

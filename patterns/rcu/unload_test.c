@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The rcu_barrier lesson must really crash, and its fix must really be clean: runs
  * unload_demo both ways as a subprocess. Under a sanitizer the crash is reported by the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The RCU lab: a Linux module's list of entries, each pointing to a device. get_metadata()
  * finds the entry for an id and returns its device; teardown removes the entry and frees it.

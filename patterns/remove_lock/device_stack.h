@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * A two-layer WDM device stack, small enough to read in one sitting: an upper filter attached
  * to a lower driver, an IRP, call_driver (IoCallDriver), complete_request (IoCompleteRequest),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "patterns/remove_lock/remove_lock.h"
 
 #include "patterns/common/futex.h"

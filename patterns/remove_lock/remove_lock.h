@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Remove lock: an emulation of Windows' IO_REMOVE_LOCK (IoInitializeRemoveLock,
  * IoAcquireRemoveLock, IoReleaseRemoveLock, IoReleaseRemoveLockAndWait).

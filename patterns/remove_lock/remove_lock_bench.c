@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The remove lock's hot path: acquire + release alone, and an IRP's round trip through the
  * two-layer stack with no lock, one acquisition (unsafe) and two (the fix). The round trips use

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The remove lock's contract, its misuse, and the device stack's round trip. */
 #define _GNU_SOURCE
 #include <criterion/criterion.h>

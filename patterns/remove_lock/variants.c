@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The remove-lock lab: an upper filter sends IRPs to a lower driver; IRP_MN_REMOVE_DEVICE
  * arrives meanwhile. Naive: one acquisition, released in the completion routine, which runs

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The FreeBSD lagg case. The ifnet lives in the registration point (the interface index): it
  * outlives the driver's softc, and ioctl finds the softc through it (ifp->if_softc). The softc

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* One-word rundown protection: the slow paths (see rundown.h for the argument). */
 #include "patterns/rundown/rundown.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * One-word rundown protection with the semantics of Windows' EX_RUNDOWN_REF
  * (ExAcquireRundownProtection, ExReleaseRundownProtection, ExWaitForRundownProtectionRelease,

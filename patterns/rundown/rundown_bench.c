@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The lagg ioctl's hot path under each flavour (acquire + read one field + release), and the
  * teardown's latency: wait for release (then reinit, to measure again) with N readers running,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Cache-aware rundown: thread slots, membarrier set-up, and the wait (see rundown_ca.h). */
 #define _GNU_SOURCE
 #include "patterns/rundown/rundown_ca.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Cache-aware rundown protection: the idea of Windows' EX_RUNDOWN_REF_CACHE_AWARE and of Linux's
  * percpu_ref, with per-thread shards. Same contract as rundown.h (acquire fails once wait has

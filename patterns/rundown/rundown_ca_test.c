@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The cache-aware rundown's own tests, built against a copy of rundown_ca.c with its test points
  * compiled in (RUNDOWN_CA_TEST_POINTS; see rundown_ca.h). A test point lets a test stop one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The owner frees the memory that holds the ref as soon as the wait returns, while the last
  * holder is still inside rundown_release, as Windows allows after

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* Last reference frees: the misuse messages (see rundown_kref.h). */
 #include "patterns/rundown/rundown_kref.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * Last reference frees: Linux kref, FreeBSD refcount(9), macOS os_ref, and the lagg author's
  * proposed if_freed. The count lives in the object; whoever drops the last reference runs the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * rundown_reinit hands a run-down ref to a new object while other threads keep acquiring.
  *

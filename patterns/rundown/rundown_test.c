@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* The contracts of the three rundown flavours, and their misuse. */
 #include <criterion/criterion.h>
 #include <linux/futex.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The rundown lab: FreeBSD lagg's ioctl against lagg_clone_destroy, plugged into the one
  * teardown scenario. Two naive twins (the reference counts the wrong object; check, then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /* drwlock: registration, membarrier set-up, the writer, and the readers' slow paths (drwlock.h). */
 #define _GNU_SOURCE
 #include "patterns/rwlock/drwlock.h"

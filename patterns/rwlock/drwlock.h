@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * drwlock: a distributed reader-writer lock (a "big reader" lock). Each reader thread owns a
  * slot on a cache line of its own and writes nothing else; the writer raises one shared flag,

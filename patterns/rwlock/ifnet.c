@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 #include "patterns/rwlock/ifnet.h"
 
 #include <stdio.h>

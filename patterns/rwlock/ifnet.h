@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The lagg case, repaired: the registration point (an ifnet) owns the lock, and the lock outlives
  * the object it guards (if_softc, the device that teardown frees). A reader takes the read lock,

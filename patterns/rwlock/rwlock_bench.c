@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The ifnet's hot path under each read-side lock: a mutex, pthread_rwlock, and drwlock. Each
  * benchmark thread registers its own drwlock slot, as a callback thread does. Also the writer:

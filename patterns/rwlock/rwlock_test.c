@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * drwlock's contract and the ifnet's (ifnet.h), and their misuse. Deterministic: where a test
  * must know that a thread is blocked, it watches the lock's own words, never a clock.

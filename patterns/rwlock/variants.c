@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * The reader-writer lock lab, plugged into the one teardown scenario.
  *

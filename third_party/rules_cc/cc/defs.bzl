@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Offline stand-in for rules_cc: forwards to Bazel 4's native C/C++ rules."""
 
 cc_binary = native.cc_binary

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """Offline stand-in for rules_java: forwards to Bazel 4's native Java rules."""
 
 java_binary = native.java_binary
