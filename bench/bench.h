@@ -90,4 +90,4 @@ int bench_main(int argc, char **argv);
 }
 #endif
 
-#endif
+#endif /* TEARDOWN_BENCH_BENCH_H */

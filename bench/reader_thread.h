@@ -77,4 +77,4 @@ static inline void bench_reader_stop(struct bench_reader *r)
 	pthread_setaffinity_np(pthread_self(), sizeof(r->writer_saved), &r->writer_saved);
 }
 
-#endif
+#endif /* TEARDOWN_BENCH_READER_THREAD_H */

@@ -28,4 +28,4 @@ static inline bench *scenario_bench_register(const char *name, bench_fn *fn)
 	return bench_use_real_time(bench_thread_range(bench_register(name, fn), 1, 2));
 }
 
-#endif
+#endif /* TEARDOWN_BENCH_SCENARIO_BENCH_H */

@@ -60,4 +60,4 @@ static inline const char *args_value(const char *prog, int argc, char **argv, in
 	return argv[++*i];
 }
 
-#endif
+#endif /* TEARDOWN_SCENARIO_ARGS_H */

@@ -36,4 +36,4 @@ static inline long device_read_state(const struct device *dev)
 	return dev->state;
 }
 
-#endif
+#endif /* TEARDOWN_SCENARIO_DEVICE_H */

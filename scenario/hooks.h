@@ -48,4 +48,4 @@ void scenario_thread_role(const char *role);
 #define SCENARIO_RELEASER_TAIL() ((void)0)
 #endif
 
-#endif
+#endif /* TEARDOWN_SCENARIO_HOOKS_H */

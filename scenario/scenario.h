@@ -77,4 +77,4 @@ extern const struct scenario_pattern scenario_pattern_under_test;
 	}
 /* end quote: callback */
 
-#endif
+#endif /* TEARDOWN_SCENARIO_SCENARIO_H */

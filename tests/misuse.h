@@ -13,4 +13,4 @@
 bool misuse_aborts_with(void (*misuse)(void *), void *arg, const char *expected, char *stderr_out,
 			size_t size);
 
-#endif
+#endif /* TEARDOWN_TESTS_MISUSE_H */

@@ -25,4 +25,4 @@ struct sanitizer_report {
 /* Parses stderr text. Returns report->found. */
 bool sanitizer_report_parse(const char *text, struct sanitizer_report *report);
 
-#endif
+#endif /* TEARDOWN_TESTS_SANITIZER_REPORT_H */

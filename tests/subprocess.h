@@ -21,4 +21,4 @@ bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 		    struct subprocess_result *res);
 void subprocess_result_free(struct subprocess_result *res);
 
-#endif
+#endif /* TEARDOWN_TESTS_SUBPROCESS_H */

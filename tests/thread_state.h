@@ -28,4 +28,4 @@ static inline char thread_state(int tid)
 	return paren && paren[1] == ' ' ? paren[2] : '?';
 }
 
-#endif
+#endif /* TEARDOWN_TESTS_THREAD_STATE_H */

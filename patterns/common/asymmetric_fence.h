@@ -78,4 +78,4 @@ bool asym_fence_setup(const char *disable_env);
  * misuse) if membarrier fails after asym_fence_setup() said it could be used. */
 void asym_fence_heavy(bool uses_membarrier, const char *pattern);
 
-#endif
+#endif /* TEARDOWN_PATTERNS_COMMON_ASYMMETRIC_FENCE_H */

@@ -26,4 +26,4 @@ static inline void futex_wake_all(_Atomic uint32_t *word)
 	syscall(SYS_futex, (uint32_t *)word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
 
-#endif
+#endif /* TEARDOWN_PATTERNS_COMMON_FUTEX_H */

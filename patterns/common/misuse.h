@@ -10,4 +10,4 @@
 __attribute__((noreturn, format(printf, 2, 3)))
 void teardown_misuse(const char *pattern, const char *fmt, ...);
 
-#endif
+#endif /* TEARDOWN_PATTERNS_COMMON_MISUSE_H */

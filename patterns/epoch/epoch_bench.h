@@ -16,4 +16,4 @@
 #include "bench/reader_thread.h"
 #include "bench/scenario_bench.h"
 
-#endif
+#endif /* TEARDOWN_PATTERNS_EPOCH_EPOCH_BENCH_H */

@@ -68,4 +68,4 @@ static inline void lagg_ioctl_exit_epoch(struct tepoch_record *r)
 }
 /* end quote: epoch_ioctl */
 
-#endif
+#endif /* TEARDOWN_PATTERNS_EPOCH_LAGG_H */

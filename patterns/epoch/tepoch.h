@@ -215,4 +215,4 @@ static inline void tepoch_exit(struct tepoch_record *r)
 }
 /* end quote: exit */
 
-#endif
+#endif /* TEARDOWN_PATTERNS_EPOCH_TEPOCH_H */

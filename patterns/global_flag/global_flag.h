@@ -91,4 +91,4 @@ static inline bool global_flag_enter(struct global_flag *gf)
  */
 void global_flag_shutdown(struct global_flag *gf);
 
-#endif
+#endif /* TEARDOWN_PATTERNS_GLOBAL_FLAG_GLOBAL_FLAG_H */

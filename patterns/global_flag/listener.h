@@ -58,4 +58,4 @@ static inline void global_flag_listener_exit_gate(struct global_flag_listener *l
 
 #define global_flag_listener_exit_none(l, dev) ((void)(l), (void)(dev))
 
-#endif
+#endif /* TEARDOWN_PATTERNS_GLOBAL_FLAG_LISTENER_H */

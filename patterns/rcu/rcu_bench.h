@@ -123,4 +123,4 @@ static inline bench *rcu_bench_stream_args(bench *b)
 	return bench_use_real_time(bench_arg(bench_arg(bench_arg_name(b, "section_us"), 1), 100));
 }
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RCU_RCU_BENCH_H */

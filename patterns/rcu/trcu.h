@@ -168,4 +168,4 @@ static inline void trcu_read_unlock(void)
 }
 /* end quote: read_unlock */
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RCU_TRCU_H */

@@ -57,4 +57,4 @@ static inline void trcu_qsbr_read_unlock(void)
 }
 /* end quote: qsbr_read */
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RCU_TRCU_QSBR_H */

@@ -308,4 +308,4 @@ static inline void devstack_io_delete(struct devstack_io *io)
 		futex_wait_while(&io->lookups, n);
 }
 
-#endif
+#endif /* TEARDOWN_PATTERNS_REMOVE_LOCK_DEVICE_STACK_H */

@@ -104,4 +104,4 @@ static inline uint32_t remove_lock_count(struct remove_lock *lock)
 	return atomic_load_explicit(&lock->word, memory_order_relaxed) & REMOVE_LOCK_COUNT_MASK;
 }
 
-#endif
+#endif /* TEARDOWN_PATTERNS_REMOVE_LOCK_REMOVE_LOCK_H */

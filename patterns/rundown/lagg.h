@@ -218,4 +218,4 @@ static inline void rundown_lagg_ifnet_free(struct rundown_lagg_ifnet *ifp)
 	free(ifp);
 }
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RUNDOWN_LAGG_H */

@@ -126,4 +126,4 @@ static inline bool rundown_is_active(struct rundown_ref *ref)
 	return atomic_load_explicit(&ref->word, memory_order_relaxed) & RUNDOWN_ACTIVE;
 }
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RUNDOWN_RUNDOWN_H */

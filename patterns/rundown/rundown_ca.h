@@ -212,4 +212,4 @@ static inline bool rundown_ca_acquire(struct rundown_ca *ca)
 }
 /* end quote: ca_acquire */
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RUNDOWN_RUNDOWN_CA_H */

@@ -108,4 +108,4 @@ static inline uint32_t rundown_kref_read(struct rundown_kref *k)
 	return atomic_load_explicit(&k->refcount, memory_order_relaxed);
 }
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RUNDOWN_RUNDOWN_KREF_H */

@@ -171,4 +171,4 @@ static inline void drwlock_read_unlock(struct drwlock *l, struct drwlock_reader 
 }
 /* end quote: read_unlock */
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RWLOCK_DRWLOCK_H */

@@ -162,4 +162,4 @@ static inline struct device *rwlock_ifnet_detach_dist(struct rwlock_ifnet *ifp)
 }
 /* end quote: detach_dist */
 
-#endif
+#endif /* TEARDOWN_PATTERNS_RWLOCK_IFNET_H */
