@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "scenario/args.h"
+#include "scenario/sanitizer_options.h"
 #include "scenario/scenario.h"
 
 #define FORCED_STEP_TIMEOUT_S 30
@@ -66,12 +67,12 @@ static _Thread_local bool is_teardown_thread;
  */
 const char *__tsan_default_options(void)
 {
-	return "halt_on_error=1:exitcode=66:second_deadlock_stack=1";
+	return SCENARIO_TSAN_OPTIONS;
 }
 
 const char *__asan_default_options(void)
 {
-	return "halt_on_error=1:exitcode=66:detect_leaks=0";
+	return SCENARIO_ASAN_OPTIONS;
 }
 
 /*
@@ -111,7 +112,7 @@ __attribute__((format(printf, 1, 2))) static void print_unsynchronized(const cha
 		return;
 }
 
-/* The closing line, and the exit code: 66, as the sanitizers' own, if anything was reported. */
+/* The closing line, and the exit code: the sanitizers' own, if anything was reported. */
 static int finish(const char *what)
 {
 	int reports = atomic_load_explicit(&sanitizer_reports, memory_order_relaxed);
@@ -119,7 +120,7 @@ static int finish(const char *what)
 	if (reports) {
 		print_unsynchronized("finished after %d sanitizer report%s (above)\n", reports,
 				     reports == 1 ? "" : "s");
-		return 66;
+		return SCENARIO_SANITIZER_EXIT;
 	}
 	print_unsynchronized("%s\n", what);
 	return 0;

@@ -14,14 +14,13 @@
 #include <string.h>
 
 #include "scenario/args.h"
+#include "scenario/sanitizer_options.h"
 #include "tests/sanitizer_report.h"
 #include "tests/subprocess.h"
 
-#define SANITIZER_EXIT 66
-
 static char *sanitizer_env[] = {
-	"TSAN_OPTIONS=halt_on_error=1:exitcode=66:second_deadlock_stack=1",
-	"ASAN_OPTIONS=halt_on_error=1:exitcode=66:detect_leaks=0",
+	"TSAN_OPTIONS=" SCENARIO_TSAN_OPTIONS,
+	"ASAN_OPTIONS=" SCENARIO_ASAN_OPTIONS,
 	NULL,
 };
 
@@ -89,7 +88,7 @@ static void check_variant(const char *bin, const char *sanitizer, const char *va
 		if (!run(bin, variant, schedule, "1", &res))
 			return;
 		sanitizer_report_parse(res.err, &report);
-		if (res.exit_code != SANITIZER_EXIT || !report.found) {
+		if (res.exit_code != SCENARIO_SANITIZER_EXIT || !report.found) {
 			fail(bin, variant, "the naive race was not reported", &res);
 		} else if (strcmp(report.kind, expect) != 0) {
 			char what[256];

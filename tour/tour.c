@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "scenario/args.h"
+#include "scenario/sanitizer_options.h"
 #include "tests/sanitizer_report.h"
 #include "tests/subprocess.h"
 
@@ -25,8 +26,8 @@ static bool color;
 static const char *bold = "", *red = "", *green = "", *dim = "", *reset = "";
 
 static char *sanitizer_env[] = {
-	"TSAN_OPTIONS=halt_on_error=1:exitcode=66",
-	"ASAN_OPTIONS=halt_on_error=1:exitcode=66:detect_leaks=0",
+	"TSAN_OPTIONS=" SCENARIO_TSAN_OPTIONS,
+	"ASAN_OPTIONS=" SCENARIO_ASAN_OPTIONS,
 	NULL,
 };
 
