@@ -132,7 +132,10 @@ static void check_binary(const char *bin, const char *rounds)
 		}
 		if (!strcmp(sanitizer, "none"))
 			fail(bin, name, "race binary built without a sanitizer", NULL);
-		strcmp(expect, "clean") ? racy++ : fixes++;
+		if (strcmp(expect, "clean"))
+			racy++;
+		else
+			fixes++;
 		check_variant(bin, sanitizer, name, expect, schedule, rounds);
 	}
 	if (racy == 0 || fixes == 0)
