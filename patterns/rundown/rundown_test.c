@@ -103,6 +103,14 @@ static void *wait_thread_tid(void *arg)
 	return NULL;
 }
 
+/* Starts a thread waiting on s->ref (which the caller holds) and returns once it sleeps. */
+static void start_sleeping_waiter(struct sleeper *s, pthread_t *t)
+{
+	pthread_create(t, NULL, wait_thread_tid, s);
+	while (!rundown_is_active(&s->ref) || thread_state(atomic_load(&s->tid)) != 'S')
+		sched_yield();
+}
+
 /*
  * The release that finds the waiter already asleep in the kernel must wake it. The holder
  * releases only once the waiting thread is seen sleeping; the timeout is a hang guard only.
@@ -113,9 +121,7 @@ Test(rundown, last_release_wakes_a_sleeping_waiter, .timeout = 20)
 	pthread_t t;
 
 	cr_assert(rundown_acquire(&s.ref));
-	pthread_create(&t, NULL, wait_thread_tid, &s);
-	while (!rundown_is_active(&s.ref) || thread_state(atomic_load(&s.tid)) != 'S')
-		sched_yield();
+	start_sleeping_waiter(&s, &t);
 	rundown_release(&s.ref);
 	pthread_join(t, NULL);
 }
@@ -197,9 +203,7 @@ static void reinit_while_the_wait_sleeps(void *arg)
 	pthread_t t;
 
 	rundown_acquire(&s->ref);
-	pthread_create(&t, NULL, wait_thread_tid, s);
-	while (!rundown_is_active(&s->ref) || thread_state(atomic_load(&s->tid)) != 'S')
-		sched_yield();
+	start_sleeping_waiter(s, &t);
 	atomic_store(&s->ref.word, RUNDOWN_ONE);	/* release, reinit, acquire */
 	syscall(SYS_futex, &s->ref.word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	pthread_join(t, NULL);
