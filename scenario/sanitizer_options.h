@@ -19,4 +19,8 @@
 #define SCENARIO_ASAN_OPTIONS \
 	"halt_on_error=1:exitcode=" SCENARIO_STRINGIFY(SCENARIO_SANITIZER_EXIT) ":detect_leaks=0"
 
+/* The same, as the environment a driver passes to a race binary (a char *[] initializer). */
+#define SCENARIO_SANITIZER_ENV \
+	{ "TSAN_OPTIONS=" SCENARIO_TSAN_OPTIONS, "ASAN_OPTIONS=" SCENARIO_ASAN_OPTIONS, NULL }
+
 #endif /* TEARDOWN_SCENARIO_SANITIZER_OPTIONS_H */

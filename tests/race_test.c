@@ -17,12 +17,9 @@
 #include "scenario/sanitizer_options.h"
 #include "tests/sanitizer_report.h"
 #include "tests/subprocess.h"
+#include "tests/variant_list.h"
 
-static char *sanitizer_env[] = {
-	"TSAN_OPTIONS=" SCENARIO_TSAN_OPTIONS,
-	"ASAN_OPTIONS=" SCENARIO_ASAN_OPTIONS,
-	NULL,
-};
+static char *sanitizer_env[] = SCENARIO_SANITIZER_ENV;
 
 static int failures;
 
@@ -119,24 +116,24 @@ static void check_binary(const char *bin, const char *rounds)
 	}
 	printf("== %s\n", bin);
 	for (char *line = strtok(list.out, "\n"); line; line = strtok(NULL, "\n")) {
-		char name[64], expect[64], schedule[16];
+		struct listed_variant v;
 
 		if (sscanf(line, "sanitizer\t%31s", sanitizer) == 1)
 			continue;
-		if (strncmp(line, "variant\t", 8) != 0)
+		switch (listed_variant_parse(line, &v)) {
+		case 0:
 			continue;
-		if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]\t%15[^\t]", name, expect,
-			   schedule) != 3) {
+		case -1:
 			fail(bin, line, "--list printed a variant line this driver cannot read", NULL);
 			continue;
 		}
 		if (!strcmp(sanitizer, "none"))
-			fail(bin, name, "race binary built without a sanitizer", NULL);
-		if (strcmp(expect, "clean"))
+			fail(bin, v.name, "race binary built without a sanitizer", NULL);
+		if (strcmp(v.expect, "clean"))
 			racy++;
 		else
 			fixes++;
-		check_variant(bin, sanitizer, name, expect, schedule, rounds);
+		check_variant(bin, sanitizer, v.name, v.expect, v.schedule, rounds);
 	}
 	if (racy == 0 || fixes == 0)
 		fail(bin, "--list", "a lab needs at least one naive variant and one fix", NULL);

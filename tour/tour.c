@@ -21,15 +21,12 @@
 #include "scenario/sanitizer_options.h"
 #include "tests/sanitizer_report.h"
 #include "tests/subprocess.h"
+#include "tests/variant_list.h"
 
 static bool color;
 static const char *bold = "", *red = "", *green = "", *dim = "", *reset = "";
 
-static char *sanitizer_env[] = {
-	"TSAN_OPTIONS=" SCENARIO_TSAN_OPTIONS,
-	"ASAN_OPTIONS=" SCENARIO_ASAN_OPTIONS,
-	NULL,
-};
+static char *sanitizer_env[] = SCENARIO_SANITIZER_ENV;
 
 struct options {
 	const char *pattern;
@@ -171,16 +168,16 @@ static void run_pattern(const struct options *o, struct lab *lab, struct tally *
 	}
 	for (char *save, *line = strtok_r(lab->list.out, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save)) {
-		char name[64], expect[64], schedule[16], story[256];
+		struct listed_variant v;
+		int variant = listed_variant_parse(line, &v);
 
 		if (sscanf(line, "pattern\t%63[^\t]\t%255[^\n]", pattern, seed) == 2) {
 			if (o->pattern && strcmp(o->pattern, pattern))
 				break;
 			printf("\n%s== %s%s  %s%s%s\n", bold, pattern, reset, dim, seed, reset);
-		} else if (sscanf(line, "variant\t%63[^\t]\t%63[^\t]\t%15[^\t]\t%255[^\n]", name,
-				  expect, schedule, story) == 4) {
-			run_variant(o, bin, name, expect, schedule, story, t);
-		} else if (!strncmp(line, "variant\t", 8)) {
+		} else if (variant == 1) {
+			run_variant(o, bin, v.name, v.expect, v.schedule, v.story, t);
+		} else if (variant == -1) {
 			printf("%s%s printed a variant line the tour cannot read: %s%s\n", red, bin,
 			       line, reset);
 			t->surprises++;
