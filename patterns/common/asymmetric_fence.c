@@ -3,12 +3,13 @@
 #define _GNU_SOURCE
 #include "patterns/common/asymmetric_fence.h"
 
+#include <errno.h>
 #include <linux/membarrier.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "patterns/common/misuse.h"
+#include "patterns/common/die.h"
 
 bool asym_fence_setup(const char *disable_env)
 {
@@ -30,5 +31,5 @@ void asym_fence_heavy(bool uses_membarrier, const char *pattern)
 		return;
 	}
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) != 0)
-		teardown_misuse(pattern, "membarrier failed after registration succeeded");
+		teardown_die(pattern, errno, "membarrier failed after registration succeeded");
 }

@@ -28,6 +28,8 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "patterns/common/compiler.h"
+
 /*
  * A full barrier (smp_mb), in every build, sanitized or not.
  *
@@ -53,18 +55,10 @@ static inline void teardown_smp_mb(void)
 /* The reader's half: the compiler's order only when the writer uses membarrier. */
 static inline void asym_fence_light(bool uses_membarrier)
 {
-	if (__builtin_expect(uses_membarrier, 1))
+	if (teardown_likely(uses_membarrier))
 		atomic_signal_fence(memory_order_seq_cst);
 	else
 		teardown_smp_mb();
-}
-
-/* A spinning waiter's pause between two looks. */
-static inline void teardown_cpu_relax(void)
-{
-#if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
-#endif
 }
 
 /*
@@ -74,8 +68,8 @@ static inline void teardown_cpu_relax(void)
  */
 bool asym_fence_setup(const char *disable_env);
 
-/* The writer's half: membarrier if `uses_membarrier`, else a full fence. Aborts (as `pattern`'s
- * misuse) if membarrier fails after asym_fence_setup() said it could be used. */
+/* The writer's half: membarrier if `uses_membarrier`, else a full fence. A failed membarrier,
+ * after asym_fence_setup() said it could be used, is fatal (teardown_die, with errno). */
 void asym_fence_heavy(bool uses_membarrier, const char *pattern);
 
 #endif /* TEARDOWN_PATTERNS_COMMON_ASYMMETRIC_FENCE_H */

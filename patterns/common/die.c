@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#define _POSIX_C_SOURCE 200809L	/* the XSI strerror_r, whatever the compiler defaults to */
+#include "patterns/common/die.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void teardown_die_at(const char *file, int line, const char *func, const char *pattern,
+		     int errnum, const char *fmt, ...)
+{
+	char reason[128];
+	va_list ap;
+
+	fprintf(stderr, "teardown: %s: fatal: ", pattern);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " at %s:%d in %s()", file, line, func);
+	if (errnum != 0) {
+		/* Thread-safe, and it does not allocate. */
+		if (strerror_r(errnum, reason, sizeof(reason)) != 0)
+			snprintf(reason, sizeof(reason), "unknown error");
+		fprintf(stderr, ": %s (errno %d)", reason, errnum);
+	}
+	fputc('\n', stderr);
+	fflush(stderr);
+	abort();
+}
