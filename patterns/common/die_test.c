@@ -3,11 +3,64 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "patterns/common/die.h"
 #include "patterns/common/futex.h"
 #include "tests/misuse.h"
+
+/* This test allocates more than the machine has on purpose: under ASan, let malloc say NULL. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "allocator_may_return_null=1";
+}
+
+static void allocate_too_much(void *arg)
+{
+	(void)arg;
+	teardown_malloc("test", SIZE_MAX / 2);
+}
+
+Test(die, an_allocation_that_fails_dies_with_its_place)
+{
+	char out[1024];
+
+	cr_assert(misuse_aborts_with(allocate_too_much, NULL, "teardown: test: fatal: out of memory: ",
+				     out, sizeof(out)),
+		  "%s", out);
+	cr_assert(strstr(out, "die_test.c:"), "%s", out);
+	cr_assert(strstr(out, " in allocate_too_much(): Cannot allocate memory (errno 12)"), "%s", out);
+}
+
+static void allocate_an_overflowing_array(void *arg)
+{
+	(void)arg;
+	teardown_calloc("test", SIZE_MAX / 4, 8);
+}
+
+Test(die, an_array_size_that_overflows_dies)
+{
+	char out[1024];
+
+	cr_assert(misuse_aborts_with(allocate_an_overflowing_array, NULL,
+				     "teardown: test: fatal: allocating ", out, sizeof(out)),
+		  "%s", out);
+	cr_assert(strstr(out, "Value too large"), "%s", out);
+}
+
+Test(die, aligned_allocations_are_aligned_and_zeroed_when_asked)
+{
+	unsigned char *p = teardown_aligned_alloc("test", 64, 100);
+	unsigned char *z = teardown_calloc("test", 10, 10);
+
+	cr_assert_eq((uintptr_t)p % 64, 0);
+	for (int i = 0; i < 100; i++)
+		cr_assert_eq(z[i], 0);
+	free(p);
+	free(z);
+}
 
 static void die_out_of_memory(void *arg)
 {
