@@ -4,10 +4,13 @@
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 
-void global_flag_exit_slow(struct global_flag *gf, uint32_t before)
+void global_flag_exit_misuse(void)
 {
-	if (before == 0)
-		teardown_misuse("global_flag", "global_flag_exit without a matching global_flag_enter");
+	teardown_misuse("global_flag", "global_flag_exit without a matching global_flag_enter");
+}
+
+void global_flag_wake_shutdown(struct global_flag *gf)
+{
 	futex_wake_all(&gf->in_flight);
 }
 

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "patterns/common/compiler.h"
 #include "scenario/hooks.h"
 
 struct global_flag {
@@ -33,8 +34,11 @@ struct global_flag {
 
 #define GLOBAL_FLAG_INIT { .alive = true, .in_flight = 0 }
 
-/* Slow path of global_flag_exit(): misuse (before == 0), or wake teardown (before == 1). */
-void global_flag_exit_slow(struct global_flag *gf, uint32_t before);
+/* private: called only by the inline functions below; not API */
+/* global_flag_exit() without a matching enter (the count was 0): aborts. */
+void global_flag_exit_misuse(void) __attribute__((noreturn, cold));
+/* The last callback out, after shutdown began: wakes global_flag_shutdown(). */
+void global_flag_wake_shutdown(struct global_flag *gf);
 
 /* Leaves a callback that global_flag_enter() admitted. Exit without enter aborts with a message. */
 /* quote: exit */
@@ -56,10 +60,10 @@ static inline void global_flag_exit(struct global_flag *gf)
 		 * to sleep on it, its earlier store of alive = false precedes that load, which
 		 * precedes our decrement and this load in the single seq_cst order: we see false.
 		 */
-		if (__builtin_expect(!atomic_load_explicit(&gf->alive, memory_order_seq_cst), 0))
-			global_flag_exit_slow(gf, before);
-	} else if (__builtin_expect(before == 0, 0)) {
-		global_flag_exit_slow(gf, before);
+		if (teardown_unlikely(!atomic_load_explicit(&gf->alive, memory_order_seq_cst)))
+			global_flag_wake_shutdown(gf);
+	} else if (teardown_unlikely(before == 0)) {
+		global_flag_exit_misuse();
 	}
 }
 /* end quote: exit */
@@ -75,7 +79,7 @@ static inline bool global_flag_enter(struct global_flag *gf)
 	atomic_fetch_add_explicit(&gf->in_flight, 1, memory_order_seq_cst);
 	SCENARIO_NOTE("counts itself in flight");
 	/* seq_cst: the load half; pairs with the exchange of alive in global_flag_shutdown(). */
-	if (__builtin_expect(atomic_load_explicit(&gf->alive, memory_order_seq_cst), 1)) {
+	if (teardown_likely(atomic_load_explicit(&gf->alive, memory_order_seq_cst))) {
 		SCENARIO_NOTE("checks the alive flag: set");
 		return true;
 	}

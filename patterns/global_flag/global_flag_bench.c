@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "bench/scenario_bench.h"
+#include "patterns/common/die.h"
 #include "patterns/global_flag/listener.h"
 
 static struct global_flag_listener *bench_listener;
@@ -10,7 +11,7 @@ static struct global_flag_listener *bench_listener;
 static void listener_setup(const bench_state *s)
 {
 	(void)s;
-	bench_listener = malloc(sizeof(*bench_listener));
+	bench_listener = teardown_malloc("global_flag", sizeof(*bench_listener));
 	*bench_listener = (struct global_flag_listener){
 		.instance = device_new(1), .alive = true, .gate = GLOBAL_FLAG_INIT
 	};

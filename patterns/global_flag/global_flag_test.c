@@ -49,12 +49,12 @@ Test(global_flag, shutdown_waits_for_the_callback_in_flight)
 	pthread_t t;
 
 	cr_assert(global_flag_enter(&d.gf));
-	pthread_create(&t, NULL, shutdown_thread, &d);
+	cr_assert_eq(pthread_create(&t, NULL, shutdown_thread, &d), 0);
 	while (atomic_load(&d.gf.alive))
 		;	/* shutdown has begun: it cleared the flag */
 	d.exit_at = atomic_fetch_add(&d.order, 1);
 	global_flag_exit(&d.gf);
-	pthread_join(t, NULL);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_lt(d.exit_at, d.shutdown_returned_at,
 		     "shutdown returned before the callback in flight left");
 }
@@ -81,7 +81,7 @@ Test(global_flag, the_last_exit_wakes_a_sleeping_shutdown)
 	pthread_t th;
 
 	cr_assert(global_flag_enter(&t.gf));
-	pthread_create(&th, NULL, sleeping_shutdown, &t);
+	cr_assert_eq(pthread_create(&th, NULL, sleeping_shutdown, &t), 0);
 	while (atomic_load(&t.gf.alive) || !atomic_load(&t.tid) ||
 	       thread_state(atomic_load(&t.tid)) != 'S')
 		sched_yield();		/* shutdown sleeps on the count, waiting for us */

@@ -50,7 +50,8 @@ static inline struct device *global_flag_listener_enter_gate(struct global_flag_
 	return global_flag_listener_enter_raw(l);
 }
 
-static inline void global_flag_listener_exit_gate(struct global_flag_listener *l, struct device *dev)
+static inline void global_flag_listener_exit_gate(struct global_flag_listener *l,
+						  struct device *dev)
 {
 	(void)dev;
 	global_flag_exit(&l->gate);

@@ -5,14 +5,18 @@
  */
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/global_flag/listener.h"
 #include "scenario/scenario.h"
 
 static void *listener_create(struct device *dev)
 {
-	struct global_flag_listener *l = malloc(sizeof(*l));
+	struct global_flag_listener *l = teardown_malloc("global_flag", sizeof(*l));
 
-	*l = (struct global_flag_listener){ .instance = dev, .alive = true, .gate = GLOBAL_FLAG_INIT };
+	*l = (struct global_flag_listener){
+		.instance = dev, .alive = true, .gate = GLOBAL_FLAG_INIT
+	};
 	return l;
 }
 
@@ -80,24 +84,48 @@ static void gate_teardown(void *reg)
 }
 /* end quote: gate_teardown */
 
-#define LISTENER_VARIANT(NAME, STORY, EXPECT, CALLBACK, TEARDOWN) \
-	{ .name = NAME, .story = STORY, .expect = EXPECT, .create = listener_create, \
-	  .callback = CALLBACK, .teardown = TEARDOWN, .destroy = listener_destroy }
-
 static const struct scenario_variant global_flag_variants[] = {
-	LISTENER_VARIANT("naive", "the callback uses the raw instance pointer kauth handed it",
-			 "heap-use-after-free", raw_callback, raw_teardown),
-	LISTENER_VARIANT("flag", "a global alive flag, checked on entry, cleared before unregistering",
-			 "heap-use-after-free", flag_callback, flag_teardown),
-	LISTENER_VARIANT("flag_sleep", "the flag, and sleep a second before freeing",
-			 "data race", flag_callback, flag_sleep_teardown),
-	LISTENER_VARIANT("fixed", "the flag plus an activation count that teardown drains",
-			 NULL, gate_callback, gate_teardown),
+	{
+		.name = "naive",
+		.story = "the callback uses the raw instance pointer kauth handed it",
+		.expect = "heap-use-after-free",
+		.create = listener_create,
+		.callback = raw_callback,
+		.teardown = raw_teardown,
+		.destroy = listener_destroy,
+	},
+	{
+		.name = "flag",
+		.story = "a global alive flag, checked on entry, cleared before unregistering",
+		.expect = "heap-use-after-free",
+		.create = listener_create,
+		.callback = flag_callback,
+		.teardown = flag_teardown,
+		.destroy = listener_destroy,
+	},
+	{
+		.name = "flag_sleep",
+		.story = "the flag, and sleep a second before freeing",
+		.expect = "data race",
+		.create = listener_create,
+		.callback = flag_callback,
+		.teardown = flag_sleep_teardown,
+		.destroy = listener_destroy,
+	},
+	{
+		.name = "fixed",
+		.story = "the flag plus an activation count that teardown drains",
+		.create = listener_create,
+		.callback = gate_callback,
+		.teardown = gate_teardown,
+		.destroy = listener_destroy,
+	},
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "global_flag",
-	.source_case = "macOS kauth: a listener callback still running when the kext frees its instance",
+	.source_case = "macOS kauth: a listener callback still running when the kext frees its "
+		"instance",
 	.variants = global_flag_variants,
-	.n_variants = sizeof(global_flag_variants) / sizeof(global_flag_variants[0]),
+	.n_variants = TEARDOWN_ARRAY_SIZE(global_flag_variants),
 };
