@@ -35,7 +35,7 @@ typedef void devstack_completion_routine(struct devstack_irp *irp, void *context
 struct devstack_irp {
 	int32_t status;			/* IoStatus.Status */
 	long information;		/* IoStatus.Information: the lower driver's state */
-	bool pending;			/* IoMarkIrpPending: completion comes later, elsewhere */
+	bool pending;			/* IoMarkIrpPending: completion comes later */
 	devstack_completion_routine *completion;	/* IoSetCompletionRoutine */
 	void *completion_context;
 	_Atomic uint32_t completed;	/* the requester's event, for pending IRPs */
@@ -71,7 +71,7 @@ static inline void devstack_init(struct devstack *s, struct device *lower_extens
 	s->upper.attached_to = &s->lower;
 }
 
-/* IoCompleteRequest: runs the completion routine the upper filter set, then wakes the requester. */
+/* IoCompleteRequest: runs the upper filter's completion routine, then wakes the requester. */
 static inline void devstack_complete_request(struct devstack_irp *irp, int32_t status)
 {
 	irp->status = status;
@@ -80,13 +80,15 @@ static inline void devstack_complete_request(struct devstack_irp *irp, int32_t s
 	if (irp->pending) {
 		/* release: the requester's acquire load sees status and information. */
 		atomic_store_explicit(&irp->completed, 1, memory_order_release);
-		futex_wake_all(&irp->completed);	/* an address only, even if the IRP is gone */
+		/* Passes an address only, even if the IRP is gone. */
+		futex_wake_all(&irp->completed);
 	}
 }
 
 /* quote: lower_dispatch */
 /* The lower driver's dispatch routine: it completes the IRP, and is not done yet. */
-static inline int32_t devstack_lower_dispatch(struct devstack_lower *lower, struct devstack_irp *irp)
+static inline int32_t devstack_lower_dispatch(struct devstack_lower *lower,
+					       struct devstack_irp *irp)
 {
 	struct device *ext = lower->extension;
 	int32_t status = DEVSTACK_STATUS_SUCCESS;
@@ -94,15 +96,16 @@ static inline int32_t devstack_lower_dispatch(struct devstack_lower *lower, stru
 	irp->information = ext->state;			/* the request's result */
 	if (!lower->start_io) {
 		SCENARIO_NOTE("lower dispatch: IoCompleteRequest(irp)");
-		devstack_complete_request(irp, status);		/* the IRP is no longer ours */
+		devstack_complete_request(irp, status);	/* the IRP is no longer ours */
 	} else {
 		SCENARIO_NOTE("lower dispatch: starts the I/O; its DPC will complete the IRP");
-		irp->pending = true;				/* IoMarkIrpPending */
-		lower->start_io(lower->start_io_context, irp);	/* the IRP is no longer ours */
+		irp->pending = true;			/* IoMarkIrpPending */
+		/* The IRP is no longer ours once start_io has it. */
+		lower->start_io(lower->start_io_context, irp);
 		status = DEVSTACK_STATUS_PENDING;
 	}
 	SCENARIO_READER_WINDOW();
-	/* Not returned yet: the tail still uses the driver's state (statistics, a lock, its code). */
+	/* Not returned yet: the tail still uses the driver's state (statistics, a lock, code). */
 	(void)device_read_state(ext);
 	return status;
 }
@@ -216,7 +219,8 @@ static inline int32_t devstack_upper_dispatch_unlocked(struct devstack_upper *up
  * SCENARIO_DECLINED when the upper filter failed the IRP because removal has begun.
  */
 #define DEVSTACK_DEFINE_REQUEST(NAME, DISPATCH) \
-	static inline long NAME##_looked_up(struct devstack_upper *upper, _Atomic uint32_t *lookup) \
+	static inline long NAME##_looked_up(struct devstack_upper *upper, \
+					    _Atomic uint32_t *lookup) \
 	{ \
 		struct devstack_irp irp = { .status = DEVSTACK_STATUS_PENDING, .lookup = lookup }; \
 		if (DISPATCH(upper, &irp) == DEVSTACK_STATUS_PENDING) \
@@ -269,7 +273,8 @@ static inline void devstack_upper_remove_device(struct devstack *s)
  */
 struct devstack_io {
 	_Atomic(struct devstack *) stack;	/* NULL once the upper device object is deleted */
-	_Atomic uint32_t lookups;	/* requesters between look-up and the upper's first acquire */
+	/* Requesters between look-up and the upper filter's first acquire. */
+	_Atomic uint32_t lookups;
 };
 
 /*

@@ -26,11 +26,13 @@ int32_t remove_lock_acquire_slow(struct remove_lock *lock, uint32_t old)
 void remove_lock_release_slow(struct remove_lock *lock, uint32_t old)
 {
 	if ((old & REMOVE_LOCK_COUNT_MASK) == 0)
-		teardown_misuse("remove_lock", "remove_lock_release without a matching remove_lock_acquire");
+		teardown_misuse("remove_lock",
+				"remove_lock_release without a matching remove_lock_acquire");
 	/*
-	 * old == REMOVED | 1: we released the last acquisition, and the remover may already have
-	 * seen the count at 0 (it re-checks before it sleeps) and freed the memory holding the lock.
-	 * So from our fetch_sub on, nothing reads or writes *lock; the wake only passes its address:
+	 * old == REMOVED | 1: we released the last acquisition, and the remover may already
+	 * have seen the count at 0 (it re-checks before it sleeps) and freed the memory holding
+	 * the lock. So from our fetch_sub on, nothing reads or writes *lock; the wake only
+	 * passes its address:
 	 *   - FUTEX_WAKE_PRIVATE never reads the user word: get_futex_key() checks the address is
 	 *     aligned and in user space and keys it as (mm, address); futex_wake() then looks only
 	 *     in the hash bucket for waiters with that key.
@@ -49,8 +51,9 @@ void remove_lock_release_and_wait(struct remove_lock *lock, const void *tag)
 	uint32_t old, word;
 
 	/*
-	 * relaxed: the mark and the count share the word, so its modification order alone decides
-	 * which acquires the wait must wait for; the ordering for the free is the acquire load below.
+	 * relaxed: the mark and the count share the word, so its modification order alone
+	 * decides which acquires the wait must wait for; the ordering for the free is the acquire
+	 * load below.
 	 */
 	old = atomic_fetch_or_explicit(&lock->word, REMOVE_LOCK_REMOVED, memory_order_relaxed);
 	if (old & REMOVE_LOCK_REMOVED)
@@ -61,7 +64,8 @@ void remove_lock_release_and_wait(struct remove_lock *lock, const void *tag)
 	SCENARIO_NOTE("IoReleaseRemoveLockAndWait: marks the lock removed; releases its own");
 	remove_lock_release(lock, tag);
 	/* acquire: reading count 0 synchronizes with every holder's release (see remove_lock.h). */
-	while ((word = atomic_load_explicit(&lock->word, memory_order_acquire)) != REMOVE_LOCK_REMOVED) {
+	while ((word = atomic_load_explicit(&lock->word, memory_order_acquire)) !=
+	       REMOVE_LOCK_REMOVED) {
 		SCENARIO_NOTE("IoReleaseRemoveLockAndWait: %u acquisition(s) outstanding",
 			      word & REMOVE_LOCK_COUNT_MASK);
 		SCENARIO_TEARDOWN_BLOCKS();

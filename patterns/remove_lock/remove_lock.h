@@ -37,10 +37,12 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "patterns/common/compiler.h"
+
 #define REMOVE_LOCK_REMOVED 0x80000000u	/* set by remove_lock_release_and_wait() */
 #define REMOVE_LOCK_COUNT_MASK 0x7fffffffu	/* outstanding acquisitions */
 
-/* What remove_lock_acquire() returns: the values of Windows' STATUS_SUCCESS and STATUS_DELETE_PENDING. */
+/* What remove_lock_acquire() returns: Windows' STATUS_SUCCESS and STATUS_DELETE_PENDING. */
 #define REMOVE_LOCK_SUCCESS ((int32_t)0)
 #define REMOVE_LOCK_DELETE_PENDING ((int32_t)0xC0000056u)
 
@@ -53,6 +55,7 @@ struct remove_lock {
 /* IoInitializeRemoveLock: no acquisitions, not removed. */
 void remove_lock_init(struct remove_lock *lock);
 
+/* private: called only by the inline functions below; not API */
 /* Out of line: backing out after REMOVED, waking the remover, and misuse. */
 int32_t remove_lock_acquire_slow(struct remove_lock *lock, uint32_t old);
 void remove_lock_release_slow(struct remove_lock *lock, uint32_t old);
@@ -64,11 +67,12 @@ void remove_lock_release_slow(struct remove_lock *lock, uint32_t old);
 /* quote: acquire */
 static inline int32_t remove_lock_acquire(struct remove_lock *lock, const void *tag)
 {
-	/* acquire: the caller's uses of the device cannot move above the count that protects them. */
+	/* acquire: the caller's uses of the device cannot move above the count that guards them. */
 	uint32_t old = atomic_fetch_add_explicit(&lock->word, 1, memory_order_acquire);
 
 	(void)tag;
-	if (__builtin_expect(old >= REMOVE_LOCK_COUNT_MASK, 0))	/* REMOVED, or the count is full */
+	/* REMOVED, or the count is full */
+	if (teardown_unlikely(old >= REMOVE_LOCK_COUNT_MASK))
 		return remove_lock_acquire_slow(lock, old);
 	return REMOVE_LOCK_SUCCESS;
 }
@@ -86,7 +90,8 @@ static inline void remove_lock_release(struct remove_lock *lock, const void *tag
 	uint32_t old = atomic_fetch_sub_explicit(&lock->word, 1, memory_order_release);
 
 	(void)tag;
-	if (__builtin_expect((old & REMOVE_LOCK_COUNT_MASK) == 0 || old == (REMOVE_LOCK_REMOVED | 1), 0))
+	if (teardown_unlikely((old & REMOVE_LOCK_COUNT_MASK) == 0 ||
+			      old == (REMOVE_LOCK_REMOVED | 1)))
 		remove_lock_release_slow(lock, old);
 }
 /* end quote: release */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "bench/scenario_bench.h"
+#include "patterns/common/die.h"
 #include "patterns/remove_lock/device_stack.h"
 
 static struct devstack *bench_stack;
@@ -14,7 +15,7 @@ static struct devstack *bench_stack;
 static void stack_setup(const bench_state *s)
 {
 	(void)s;
-	bench_stack = malloc(sizeof(*bench_stack));
+	bench_stack = teardown_malloc("remove_lock", sizeof(*bench_stack));
 	devstack_init(bench_stack, device_new(1));
 }
 

@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "patterns/common/die.h"
 #include "patterns/remove_lock/device_stack.h"
 #include "patterns/remove_lock/remove_lock.h"
 #include "tests/misuse.h"
@@ -71,14 +72,14 @@ Test(remove_lock, release_and_wait_waits_for_every_acquisition)
 
 	cr_assert_eq(remove_lock_acquire(&r.lock, &tag_a), REMOVE_LOCK_SUCCESS);
 	cr_assert_eq(remove_lock_acquire(&r.lock, &tag_b), REMOVE_LOCK_SUCCESS);
-	pthread_create(&t, NULL, remover, &r);
+	cr_assert_eq(pthread_create(&t, NULL, remover, &r), 0);
 	wait_until_removed(&r.lock);
 	cr_assert_eq(remove_lock_acquire(&r.lock, &tag_a), REMOVE_LOCK_DELETE_PENDING,
 		     "acquire must fail while the remover waits");
 	remove_lock_release(&r.lock, &tag_a);
 	r.released_at = atomic_fetch_add(&r.order, 1);
 	remove_lock_release(&r.lock, &tag_b);
-	pthread_join(t, NULL);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_lt(r.released_at, r.returned_at,
 		     "release_and_wait returned with an acquisition outstanding");
 	cr_assert_eq(remove_lock_count(&r.lock), 0);
@@ -156,7 +157,8 @@ Test(remove_lock, misuse_too_many_acquisitions_aborts)
 {
 	struct remove_lock lock = { .word = REMOVE_LOCK_COUNT_MASK };
 
-	ASSERT_MISUSE(acquire_past_the_limit, &lock, "more than 2147483647 outstanding acquisitions");
+	ASSERT_MISUSE(acquire_past_the_limit, &lock,
+		      "more than 2147483647 outstanding acquisitions");
 }
 
 /*
@@ -243,7 +245,7 @@ static void *deleter(void *arg)
 Test(device_stack, delete_waits_for_a_lookup_before_its_first_acquire)
 {
 	struct lookup_race t = { .io = { .stack = NULL } };
-	struct devstack *s = malloc(sizeof(*s));
+	struct devstack *s = teardown_malloc("remove_lock", sizeof(*s));
 	struct devstack_upper *upper;
 	pthread_t th;
 
@@ -251,7 +253,7 @@ Test(device_stack, delete_waits_for_a_lookup_before_its_first_acquire)
 	atomic_init(&t.io.stack, s);
 	upper = devstack_io_lookup(&t.io);	/* a requester that found the stack */
 	cr_assert_eq(upper, &s->upper);
-	pthread_create(&th, NULL, deleter, &t);
+	cr_assert_eq(pthread_create(&th, NULL, deleter, &t), 0);
 	while (atomic_load(&t.io.stack) || !atomic_load(&t.tid))
 		sched_yield();			/* the deleter has unpublished the stack */
 	cr_assert_null(devstack_io_lookup(&t.io), "a look-up after deletion must find nothing");
@@ -261,7 +263,7 @@ Test(device_stack, delete_waits_for_a_lookup_before_its_first_acquire)
 	t.acquired_at = atomic_fetch_add(&t.order, 1);
 	cr_assert_eq(devstack_request_double_looked_up(upper, &t.io.lookups), SCENARIO_DECLINED,
 		     "the first acquire after removal fails");
-	pthread_join(th, NULL);
+	cr_assert_eq(pthread_join(th, NULL), 0);
 	cr_assert_lt(t.acquired_at, t.deleted_at);
 }
 
@@ -292,7 +294,7 @@ Test(remove_lock, the_last_release_wakes_a_sleeping_remover)
 	pthread_t th;
 
 	cr_assert_eq(remove_lock_acquire(&t.lock, &tag_a), REMOVE_LOCK_SUCCESS);
-	pthread_create(&th, NULL, sleeping_remover, &t);
+	cr_assert_eq(pthread_create(&th, NULL, sleeping_remover, &t), 0);
 	while (!(atomic_load(&t.lock.word) & REMOVE_LOCK_REMOVED) || !atomic_load(&t.tid) ||
 	       thread_state(atomic_load(&t.tid)) != 'S')
 		sched_yield();		/* the remover sleeps on the word, waiting for us */

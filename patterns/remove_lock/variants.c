@@ -11,6 +11,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/remove_lock/device_stack.h"
 #include "scenario/scenario.h"
 
@@ -30,7 +32,7 @@ struct lower_dpc {
  */
 struct stack_reg {
 	struct devstack_io io;
-	struct lower_dpc *dpc;		/* NULL: the lower driver completes inside its dispatch */
+	struct lower_dpc *dpc;	/* NULL: the lower driver completes inside its dispatch */
 };
 
 static void dpc_start_io(void *context, struct devstack_irp *irp)
@@ -69,11 +71,9 @@ static void *dpc_thread(void *arg)
 
 static void *reg_create(struct device *dev, struct lower_dpc *dpc)
 {
-	struct stack_reg *r = malloc(sizeof(*r));
-	struct devstack *s = malloc(sizeof(*s));
+	struct stack_reg *r = teardown_malloc("remove_lock", sizeof(*r));
+	struct devstack *s = teardown_malloc("remove_lock", sizeof(*s));
 
-	if (!r || !s)
-		abort();
 	devstack_init(s, dev);
 	if (dpc) {
 		s->lower.start_io = dpc_start_io;
@@ -92,16 +92,20 @@ static void *stack_create(struct device *dev)
 
 static void *async_stack_create(struct device *dev)
 {
-	struct lower_dpc *d = malloc(sizeof(*d));
+	struct lower_dpc *d = teardown_malloc("remove_lock", sizeof(*d));
+	int err;
 
-	if (!d)
-		abort();
-	pthread_mutex_init(&d->lock, NULL);
-	pthread_cond_init(&d->started, NULL);
+	err = pthread_mutex_init(&d->lock, NULL);
+	if (err)
+		teardown_die("remove_lock", err, "pthread_mutex_init (the DPC's lock)");
+	err = pthread_cond_init(&d->started, NULL);
+	if (err)
+		teardown_die("remove_lock", err, "pthread_cond_init (the DPC's queue)");
 	d->queue = NULL;
 	d->stopping = false;
-	if (pthread_create(&d->thread, NULL, dpc_thread, d) != 0)
-		abort();
+	err = pthread_create(&d->thread, NULL, dpc_thread, d);
+	if (err)
+		teardown_die("remove_lock", err, "pthread_create (the DPC thread)");
 	return reg_create(dev, d);
 }
 
@@ -110,13 +114,16 @@ static void stack_destroy(void *reg)
 {
 	struct stack_reg *r = reg;
 	struct lower_dpc *d = r->dpc;
+	int err;
 
 	if (d) {
 		pthread_mutex_lock(&d->lock);
 		d->stopping = true;
 		pthread_cond_signal(&d->started);
 		pthread_mutex_unlock(&d->lock);
-		pthread_join(d->thread, NULL);
+		err = pthread_join(d->thread, NULL);
+		if (err)
+			teardown_die("remove_lock", err, "pthread_join (the DPC thread)");
 		pthread_cond_destroy(&d->started);
 		pthread_mutex_destroy(&d->lock);
 		free(d);
@@ -130,7 +137,9 @@ static long single_callback(void *reg)
 	struct stack_reg *r = reg;
 	struct devstack_upper *upper = devstack_io_lookup(&r->io);
 
-	return upper ? devstack_request_single_looked_up(upper, &r->io.lookups) : SCENARIO_DECLINED;
+	if (!upper)
+		return SCENARIO_DECLINED;
+	return devstack_request_single_looked_up(upper, &r->io.lookups);
 }
 
 static long double_callback(void *reg)
@@ -138,7 +147,9 @@ static long double_callback(void *reg)
 	struct stack_reg *r = reg;
 	struct devstack_upper *upper = devstack_io_lookup(&r->io);
 
-	return upper ? devstack_request_double_looked_up(upper, &r->io.lookups) : SCENARIO_DECLINED;
+	if (!upper)
+		return SCENARIO_DECLINED;
+	return devstack_request_double_looked_up(upper, &r->io.lookups);
 }
 
 /*
@@ -181,28 +192,52 @@ static void remove_teardown(void *reg)
 }
 
 static const struct scenario_variant remove_lock_variants[] = {
-	{ .name = "naive", .story = "one remove-lock acquisition, released in the completion routine, "
-	  "which runs inside the lower dispatch routine", .expect = "heap-use-after-free",
-	  .create = stack_create, .callback = single_callback, .teardown = remove_teardown,
-	  .destroy = stack_destroy },
-	{ .name = "double", .story = "a second acquisition held across IoCallDriver; completion "
-	  "inside the lower dispatch routine", .create = stack_create,
-	  .callback = double_callback, .teardown = remove_teardown, .destroy = stack_destroy },
-	{ .name = "look_after_release", .story = "the double acquire, but the dispatch routine "
-	  "reads its remove lock after its last release; the remove handler has freed it",
-	  .expect = "heap-use-after-free", .schedule = "late", .create = stack_create,
-	  .callback = look_after_release_callback, .teardown = remove_teardown,
-	  .destroy = stack_destroy },
-	{ .name = "double_async", .story = "a second acquisition held across IoCallDriver; the "
-	  "lower driver's DPC completes the IRP on another thread", .create = async_stack_create,
-	  .callback = double_callback, .teardown = remove_teardown,
-	  .destroy = stack_destroy },
+	{
+		.name = "naive",
+		.story = "one remove-lock acquisition, released in the completion routine, which "
+			 "runs inside the lower dispatch routine",
+		.expect = "heap-use-after-free",
+		.create = stack_create,
+		.callback = single_callback,
+		.teardown = remove_teardown,
+		.destroy = stack_destroy,
+	},
+	{
+		.name = "double",
+		.story = "a second acquisition held across IoCallDriver; completion inside the "
+			 "lower dispatch routine",
+		.create = stack_create,
+		.callback = double_callback,
+		.teardown = remove_teardown,
+		.destroy = stack_destroy,
+	},
+	{
+		.name = "look_after_release",
+		.story = "the double acquire, but the dispatch routine reads its remove lock after "
+			 "its last release; the remove handler has freed it",
+		.expect = "heap-use-after-free",
+		.schedule = "late",
+		.create = stack_create,
+		.callback = look_after_release_callback,
+		.teardown = remove_teardown,
+		.destroy = stack_destroy,
+	},
+	{
+		.name = "double_async",
+		.story = "a second acquisition held across IoCallDriver; the lower driver's DPC "
+			 "completes the IRP on another thread",
+		.create = async_stack_create,
+		.callback = double_callback,
+		.teardown = remove_teardown,
+		.destroy = stack_destroy,
+	},
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "remove_lock",
-	.source_case = "Windows: the upper filter's completion routine releases its remove lock inside the "
-		"lower dispatch routine; IRP_MN_REMOVE_DEVICE frees the lower driver under it",
+	.source_case = "Windows: the upper filter's completion routine releases its remove lock "
+		       "inside the lower dispatch routine; IRP_MN_REMOVE_DEVICE frees the lower "
+		       "driver under it",
 	.variants = remove_lock_variants,
-	.n_variants = sizeof(remove_lock_variants) / sizeof(remove_lock_variants[0]),
+	.n_variants = TEARDOWN_ARRAY_SIZE(remove_lock_variants),
 };
