@@ -9,12 +9,15 @@
  * also reports a relaxed exit. Flags and counts, no clock. Exits 1 on failure.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/epoch/tepoch.h"
 
 struct held {
@@ -32,7 +35,7 @@ static long seen;
 
 static void held_destroy(struct tepoch_entry *entry)
 {
-	struct held *h = (struct held *)entry;
+	struct held *h = teardown_container_of(entry, struct held, entry);
 
 	if (!h->reader_left)
 		atomic_fetch_add(&destroyed_early, 1);
@@ -83,28 +86,36 @@ static int check(bool ok, const char *what)
 
 int main(void)
 {
-	struct held *h = calloc(1, sizeof(*h));
+	struct held *h = teardown_calloc("epoch", 1, sizeof(*h));
 	pthread_t rt, bt;
-	int failed = 0;
+	int failed = 0, err;
 
 	h->value = 42;
 	atomic_init(&slot, h);
 	tepoch_init(&domain);
-	sem_init(&reader_inside, 0, 0);
-	sem_init(&reader_may_leave, 0, 0);
-	sem_init(&reader_may_unregister, 0, 0);
-	pthread_create(&rt, NULL, reader, NULL);
+	if (sem_init(&reader_inside, 0, 0) || sem_init(&reader_may_leave, 0, 0) ||
+	    sem_init(&reader_may_unregister, 0, 0))
+		teardown_die("epoch", errno, "sem_init");
+	err = pthread_create(&rt, NULL, reader, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_create (the reader)");
 	sem_wait(&reader_inside);
-	pthread_create(&bt, NULL, barrier_caller, NULL);
+	err = pthread_create(&bt, NULL, barrier_caller, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_create (the barrier caller)");
 	/* Asleep waiting for the reader, or (if it did not wait) already returned. */
 	while (!atomic_load(&domain.writer_waiting) && !atomic_load(&barrier_returned))
 		sched_yield();
 	failed |= check(!atomic_load(&barrier_returned), "tepoch_barrier returned with the "
 			"reader inside");
 	sem_post(&reader_may_leave);
-	pthread_join(bt, NULL);
+	err = pthread_join(bt, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_join (the barrier caller)");
 	sem_post(&reader_may_unregister);
-	pthread_join(rt, NULL);
+	err = pthread_join(rt, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_join (the reader)");
 	failed |= check(seen == 42, "the reader saw its object");
 	failed |= check(atomic_load(&destroyed) == 1, "the barrier ran the destructor");
 	failed |= check(atomic_load(&destroyed_early) == 0, "the destructor ran before the reader "

@@ -31,7 +31,8 @@ static inline struct device *lagg_ioctl_enter_ref(struct lagg_ifnet *ifp)
 {
 	struct device *sc;
 
-	atomic_fetch_add_explicit(&ifp->if_refcount, 1, memory_order_relaxed);	/* if_ref(ifp) */
+	/* if_ref(ifp) */
+	atomic_fetch_add_explicit(&ifp->if_refcount, 1, memory_order_relaxed);
 	sc = atomic_load_explicit(&ifp->if_softc, memory_order_acquire);
 	SCENARIO_NOTE("if_ref(ifp); sc = ifp->if_softc = %p", (void *)sc);
 	if (!sc)
@@ -42,7 +43,8 @@ static inline struct device *lagg_ioctl_enter_ref(struct lagg_ifnet *ifp)
 static inline void lagg_ioctl_exit_ref(struct lagg_ifnet *ifp, struct device *sc)
 {
 	(void)sc;
-	atomic_fetch_sub_explicit(&ifp->if_refcount, 1, memory_order_relaxed);	/* if_rele(ifp) */
+	/* if_rele(ifp) */
+	atomic_fetch_sub_explicit(&ifp->if_refcount, 1, memory_order_relaxed);
 }
 /* end quote: naive_ioctl */
 

@@ -8,11 +8,14 @@
  * usage: stall_demo [RETIREMENTS]   (default 4000)
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/epoch/tepoch.h"
 
 #define OBJECT_SIZE 4096	/* about a softc */
@@ -27,7 +30,7 @@ static sem_t reader_inside, reader_may_leave;
 
 static void object_destroy(struct tepoch_entry *entry)
 {
-	free(entry);
+	free(teardown_container_of(entry, struct object, entry));
 }
 
 /* quote: stalled_reader */
@@ -39,7 +42,8 @@ static void *stalled_reader(void *unused)
 	tepoch_register(&domain, &rec);
 	tepoch_enter(&rec);
 	sem_post(&reader_inside);
-	sem_wait(&reader_may_leave);	/* parked inside the section: sleeping is what epoch(9) forbids */
+	/* Parked inside the section: sleeping there is what epoch(9) forbids. */
+	sem_wait(&reader_may_leave);
 	tepoch_exit(&rec);
 	tepoch_unregister(&rec);
 	return NULL;
@@ -57,10 +61,8 @@ static void report(const char *phase, struct tepoch_record *w)
 static void retire_and_poll(struct tepoch_record *w, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		struct object *obj = malloc(sizeof(*obj));
+		struct object *obj = teardown_malloc("epoch", sizeof(*obj));
 
-		if (!obj)
-			abort();
 		tepoch_call(w, &obj->entry, object_destroy);
 		tepoch_poll(w);
 	}
@@ -78,15 +80,15 @@ int main(int argc, char **argv)
 	unsigned total = argc > 1 ? (unsigned)strtoul(argv[1], NULL, 10) : 4000;
 	struct tepoch_record w = { 0 };
 	pthread_t reader;
-	int failed = 0;
+	int failed = 0, err;
 	size_t held_before;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (total < 4)
 		total = 4;
 	tepoch_init(&domain);
-	sem_init(&reader_inside, 0, 0);
-	sem_init(&reader_may_leave, 0, 0);
+	if (sem_init(&reader_inside, 0, 0) || sem_init(&reader_may_leave, 0, 0))
+		teardown_die("epoch", errno, "sem_init");
 	tepoch_register(&domain, &w);
 	printf("%-34s %9s %9s %9s %10s %6s\n", "phase", "retired", "destroyed", "pending",
 	       "KiB held", "epoch");
@@ -95,7 +97,9 @@ int main(int argc, char **argv)
 	report("no reader in a section", &w);
 	failed |= check(w.n_pending <= 1, "without a stalled reader, poll keeps up");
 
-	pthread_create(&reader, NULL, stalled_reader, NULL);
+	err = pthread_create(&reader, NULL, stalled_reader, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_create (the stalled reader)");
 	sem_wait(&reader_inside);
 	held_before = w.n_pending;
 	for (unsigned q = 1; q <= 4; q++) {
@@ -109,7 +113,9 @@ int main(int argc, char **argv)
 			"while the reader stalls, nothing retired after it entered is destroyed");
 
 	sem_post(&reader_may_leave);
-	pthread_join(reader, NULL);
+	err = pthread_join(reader, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_join (the stalled reader)");
 	tepoch_poll(&w);
 	report("reader left; one tepoch_poll", &w);
 	failed |= check(w.n_pending == 0, "once the reader has left, one poll reclaims everything");

@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 #include "scenario/hooks.h"
@@ -75,10 +77,16 @@ static void list_append(struct tepoch_list *l, struct tepoch_list *from)
 
 void tepoch_init_at(struct tepoch *d, unsigned long epoch)
 {
+	int err;
+
 	atomic_init(&d->section, section_word(epoch));
 	atomic_init(&d->writer_waiting, 0);
-	pthread_mutex_init(&d->gp_lock, NULL);
-	pthread_mutex_init(&d->registry_lock, NULL);
+	err = pthread_mutex_init(&d->gp_lock, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_mutex_init (gp_lock)");
+	err = pthread_mutex_init(&d->registry_lock, NULL);
+	if (err)
+		teardown_die("epoch", err, "pthread_mutex_init (registry_lock)");
 	d->records = NULL;
 	list_init(&d->orphans);
 	atomic_init(&d->n_orphans, 0);
@@ -97,8 +105,8 @@ void tepoch_destroy(struct tepoch *d)
 	if (d->records)
 		teardown_misuse("epoch", "tepoch_destroy with a record still registered");
 	if (n_orphans)
-		teardown_misuse("epoch", "tepoch_destroy with %zu retired entries not yet destroyed "
-			       "(call tepoch_barrier first)", n_orphans);
+		teardown_misuse("epoch", "tepoch_destroy with %zu retired entries not yet "
+			       "destroyed (call tepoch_barrier first)", n_orphans);
 	pthread_mutex_destroy(&d->gp_lock);
 	pthread_mutex_destroy(&d->registry_lock);
 }
@@ -113,7 +121,8 @@ unsigned long tepoch_enter_slow(unsigned long w)
 	if (!(w & TEPOCH_REGISTERED))
 		teardown_misuse("epoch", "tepoch_enter on a record that is not registered");
 	if ((w & TEPOCH_NEST_MASK) == TEPOCH_NEST_MASK)
-		teardown_misuse("epoch", "tepoch_enter nested more than %lu deep", TEPOCH_NEST_MASK);
+		teardown_misuse("epoch", "tepoch_enter nested more than %lu deep",
+				TEPOCH_NEST_MASK);
 	return w + 1;	/* nested: same section, same epoch */
 }
 
@@ -171,6 +180,7 @@ static void tepoch_check_outside(struct tepoch_record *r, const char *what, cons
 void tepoch_unregister(struct tepoch_record *r)
 {
 	struct tepoch *d = r->domain;
+	size_t n_orphans;
 
 	tepoch_check_outside(r, "tepoch_unregister", "no advancer would wait for the rest of it");
 	pthread_mutex_lock(&d->registry_lock);
@@ -182,9 +192,8 @@ void tepoch_unregister(struct tepoch_record *r)
 		r->next->prev = r->prev;
 	list_append(&d->orphans, &r->pending);
 	/* Relaxed: the count is written only under registry_lock; poll reads it as a hint. */
-	atomic_store_explicit(&d->n_orphans, atomic_load_explicit(&d->n_orphans,
-								  memory_order_relaxed) + r->n_pending,
-			      memory_order_relaxed);
+	n_orphans = atomic_load_explicit(&d->n_orphans, memory_order_relaxed) + r->n_pending;
+	atomic_store_explicit(&d->n_orphans, n_orphans, memory_order_relaxed);
 	r->n_pending = 0;
 	atomic_store_explicit(&r->word, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&d->registry_lock);
@@ -270,18 +279,20 @@ static bool tepoch_wait_for(struct tepoch *d, struct tepoch_record *self, unsign
 {
 	bool fenced = false;	/* a membarrier since e was loaded: idle records are settled */
 	struct tepoch_scan s;
+	unsigned spins;
 
 	for (unsigned scans = 0;; scans++) {
 		s = tepoch_scan(d, self, e);
 		if (!s.in_old_section && (!s.idle_unsettled || fenced))
 			break;
 		if (!may_block && (s.in_old_section || fenced))
-			return false;	/* a reader is in the way: tepoch_poll() does not wait */
+			return false;	/* a reader is in the way: poll does not wait */
 		if (s.own_thread)
 			teardown_misuse("epoch", "a wait by a thread inside a section of the same "
 				       "domain, through another record (it would wait for itself "
 				       "forever)");
-		if (may_block && scans < (s.in_old_section ? TEPOCH_SPIN_SCANS : TEPOCH_IDLE_SCANS)) {
+		spins = s.in_old_section ? TEPOCH_SPIN_SCANS : TEPOCH_IDLE_SCANS;
+		if (may_block && scans < spins) {
 			teardown_cpu_relax();	/* busy readers move on to e by themselves */
 			continue;
 		}
@@ -435,6 +446,7 @@ static void tepoch_grace_period(struct tepoch_record *r)
 	struct tepoch *d = r->domain;
 	unsigned long e;
 
+	/* Lock order: gp_lock, then registry_lock (tepoch.h). */
 	pthread_mutex_lock(&d->gp_lock);
 	pthread_mutex_lock(&d->registry_lock);
 	e = tepoch_epoch(d);

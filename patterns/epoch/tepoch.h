@@ -71,6 +71,7 @@
 #include <stdint.h>
 
 #include "patterns/common/asymmetric_fence.h"
+#include "patterns/common/compiler.h"
 #include "scenario/hooks.h"
 
 /* A record's word and the domain's section word: epoch, registered bit, nesting depth. */
@@ -96,13 +97,17 @@ struct tepoch_list {
 	struct tepoch_entry *head, **tail;
 };
 
-/* The first line is what readers load; advancers' locks and lists live on the next ones. */
+/*
+ * The first line is what readers load; advancers' locks and lists live on the next ones.
+ * Lock order: gp_lock, then registry_lock (an advancer's step and tepoch_synchronize() hold
+ * both; registration, unregistration and adopting orphans take registry_lock alone).
+ */
 struct tepoch {
 	/* REGISTERED | epoch << SHIFT: what an outermost tepoch_enter() stores (plus depth 1). */
-	_Atomic unsigned long section __attribute__((aligned(64)));
-	_Atomic uint32_t writer_waiting;	/* futex: an advancer sleeps until a reader leaves */
-	pthread_mutex_t gp_lock __attribute__((aligned(64)));	/* one advancer at a time */
-	pthread_mutex_t registry_lock;		/* the records, and the orphans */
+	TEARDOWN_CACHE_ALIGNED _Atomic unsigned long section;
+	_Atomic uint32_t writer_waiting;	/* futex: an advancer sleeps until readers leave */
+	TEARDOWN_CACHE_ALIGNED pthread_mutex_t gp_lock;	/* one advancer at a time; first */
+	pthread_mutex_t registry_lock;		/* the records, and the orphans; second */
 	struct tepoch_record *records;
 	struct tepoch_list orphans;		/* retired by records since unregistered */
 	_Atomic size_t n_orphans;		/* written under registry_lock */
@@ -111,7 +116,7 @@ struct tepoch {
 
 /* One cache line (or two) per record: its word is written on every enter and exit. */
 struct tepoch_record {
-	_Atomic unsigned long word __attribute__((aligned(64)));	/* its thread's only */
+	TEARDOWN_CACHE_ALIGNED _Atomic unsigned long word;	/* its thread's only */
 	struct tepoch *domain;
 	struct tepoch_record *prev, *next;	/* the registry */
 	pthread_t owner;		/* the thread that registered it, the only one to use it */
@@ -119,7 +124,7 @@ struct tepoch_record {
 	size_t n_pending;
 	unsigned long newest_pending;	/* the epoch of the last entry retired or adopted */
 	uint64_t n_retired, n_destroyed;	/* n_destroyed counts adopted orphans too */
-	/* The advancers' memory of the word, under registry_lock: a word a lap old looks current. */
+	/* The advancers' memory of the word, under registry_lock: a word a lap old looks new. */
 	unsigned long seen_word, seen_at;
 	bool seen_a_lap_ago;
 };
@@ -155,6 +160,7 @@ void tepoch_barrier(struct tepoch_record *r);
 unsigned long tepoch_epoch(struct tepoch *d);
 bool tepoch_uses_membarrier(void);
 
+/* private: called only by the inline functions below; not API */
 /* Out of line: nested or unregistered enter; misuse; waking an advancer. */
 unsigned long tepoch_enter_slow(unsigned long word);
 void tepoch_exit_misuse(unsigned long word) __attribute__((noreturn));
@@ -178,7 +184,7 @@ static inline void tepoch_enter(struct tepoch_record *r)
 	 * that moved the epoch (argument 1): a reader that sees an epoch after an object's
 	 * retirement also sees its unpublish. A plain mov on x86.
 	 */
-	if (__builtin_expect((w & (TEPOCH_REGISTERED | TEPOCH_NEST_MASK)) == TEPOCH_REGISTERED, 1))
+	if (teardown_likely((w & (TEPOCH_REGISTERED | TEPOCH_NEST_MASK)) == TEPOCH_REGISTERED))
 		w = atomic_load_explicit(&r->domain->section, memory_order_acquire) + 1;
 	else
 		w = tepoch_enter_slow(w);
@@ -197,7 +203,7 @@ static inline void tepoch_exit(struct tepoch_record *r)
 {
 	unsigned long w = atomic_load_explicit(&r->word, memory_order_relaxed);
 
-	if (__builtin_expect(!(w & TEPOCH_NEST_MASK), 0))
+	if (teardown_unlikely(!(w & TEPOCH_NEST_MASK)))
 		tepoch_exit_misuse(w);
 	/* Release: the section's loads happen before the advancer's acquire scan (argument 4). */
 	atomic_store_explicit(&r->word, w - 1, memory_order_release);
@@ -209,8 +215,8 @@ static inline void tepoch_exit(struct tepoch_record *r)
 		SCENARIO_RELEASER_TAIL();
 	/* Store-load: our word, then writer_waiting (the advancer: writer_waiting, then words). */
 	tepoch_reader_fence();
-	if (__builtin_expect(atomic_load_explicit(&r->domain->writer_waiting,
-						  memory_order_relaxed), 0))
+	if (teardown_unlikely(atomic_load_explicit(&r->domain->writer_waiting,
+						   memory_order_relaxed)))
 		tepoch_wake_advancer(r->domain);
 }
 /* end quote: exit */

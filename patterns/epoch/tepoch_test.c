@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/epoch/tepoch.h"
 #include "tests/misuse.h"
 
@@ -43,9 +45,9 @@ static void *reader_thread(void *arg)
 static void reader_start(struct reader *r, struct tepoch *d, atomic_int *order, pthread_t *t)
 {
 	*r = (struct reader){ .d = d, .order = order };
-	sem_init(&r->entered, 0, 0);
-	sem_init(&r->leave, 0, 0);
-	pthread_create(t, NULL, reader_thread, r);
+	cr_assert_eq(sem_init(&r->entered, 0, 0), 0);
+	cr_assert_eq(sem_init(&r->leave, 0, 0), 0);
+	cr_assert_eq(pthread_create(t, NULL, reader_thread, r), 0);
 	sem_wait(&r->entered);
 }
 
@@ -81,7 +83,7 @@ struct counted {
 
 static void counted_destroy(struct tepoch_entry *entry)
 {
-	struct counted *c = (struct counted *)entry;
+	struct counted *c = teardown_container_of(entry, struct counted, entry);
 
 	atomic_fetch_add(c->destroyed, 1);
 	free(c);
@@ -89,7 +91,7 @@ static void counted_destroy(struct tepoch_entry *entry)
 
 static void retire_one(struct tepoch_record *rec, atomic_int *destroyed)
 {
-	struct counted *c = malloc(sizeof(*c));
+	struct counted *c = teardown_malloc("epoch", sizeof(*c));
 
 	c->destroyed = destroyed;
 	tepoch_call(rec, &c->entry, counted_destroy);
@@ -125,11 +127,11 @@ static void synchronize_waits(void)
 
 	tepoch_init(&d);
 	reader_start(&r, &d, &order, &rt);
-	pthread_create(&wt, NULL, writer_thread, &w);
+	cr_assert_eq(pthread_create(&wt, NULL, writer_thread, &w), 0);
 	wait_until_advancer_sleeps(&d);
 	sem_post(&r.leave);
-	pthread_join(wt, NULL);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(wt, NULL), 0);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_lt(r.left_at, w.returned_at, "synchronize returned while the reader was inside");
 	tepoch_destroy(&d);
 }
@@ -157,14 +159,14 @@ Test(epoch, synchronize_does_not_wait_for_later_readers, .timeout = 20)
 
 	tepoch_init(&d);
 	reader_start(&early, &d, &order, &et);
-	pthread_create(&wt, NULL, writer_thread, &w);
+	cr_assert_eq(pthread_create(&wt, NULL, writer_thread, &w), 0);
 	wait_until_advancer_sleeps(&d);	/* one step taken; blocked on early for the second */
 	reader_start(&late, &d, &order, &lt);
 	sem_post(&early.leave);
-	pthread_join(wt, NULL);	/* returns although late is still inside */
+	cr_assert_eq(pthread_join(wt, NULL), 0);	/* returns although late is still inside */
 	sem_post(&late.leave);
-	pthread_join(et, NULL);
-	pthread_join(lt, NULL);
+	cr_assert_eq(pthread_join(et, NULL), 0);
+	cr_assert_eq(pthread_join(lt, NULL), 0);
 	cr_assert_lt(w.returned_at, late.left_at);
 	tepoch_destroy(&d);
 }
@@ -202,14 +204,14 @@ struct chain {
 
 static void chain_second_destroy(struct tepoch_entry *e)
 {
-	struct chain *c = (struct chain *)((char *)e - offsetof(struct chain, second));
+	struct chain *c = teardown_container_of(e, struct chain, second);
 
 	c->second_destroyed++;
 }
 
 static void chain_first_destroy(struct tepoch_entry *e)
 {
-	struct chain *c = (struct chain *)((char *)e - offsetof(struct chain, first));
+	struct chain *c = teardown_container_of(e, struct chain, first);
 
 	if (c->step_first)
 		tepoch_synchronize(c->rec);
@@ -274,7 +276,7 @@ Test(epoch, stalled_reader_holds_back_all_reclamation, .timeout = 20)
 	cr_assert_eq(atomic_load(&destroyed), 0);
 	cr_assert_leq(tepoch_epoch(&d), 2, "the epoch moves at most one step past the reader");
 	sem_post(&r.leave);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_eq(tepoch_poll(&rec), 1000, "everything goes once the reader has left");
 	cr_assert_eq(rec.n_pending, 0);
 	tepoch_unregister(&rec);
@@ -318,7 +320,7 @@ Test(epoch, barrier_waits_for_the_reader_then_destroys, .timeout = 20)
 	sem_post(&r.leave);	/* the barrier below would otherwise wait for ever */
 	tepoch_barrier(&rec);
 	cr_assert_eq(atomic_load(&destroyed), 1);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	tepoch_unregister(&rec);
 	tepoch_destroy(&d);
 }
@@ -331,7 +333,11 @@ struct misuse_ctx {
 
 static struct misuse_ctx *ctx_new(bool registered)
 {
-	struct misuse_ctx *c = calloc(1, sizeof(*c));
+	/* Aligned: the domain and the record have cache lines of their own. */
+	struct misuse_ctx *c = teardown_aligned_alloc("epoch", _Alignof(struct misuse_ctx),
+						      sizeof(*c));
+
+	*c = (struct misuse_ctx){ .rec = { .domain = NULL } };
 
 	tepoch_init(&c->d);
 	if (registered)
@@ -479,11 +485,12 @@ Test(epoch_wrap, retire_across_the_wrap_waits_for_the_reader, .timeout = 20)
 	reader_start(&r, &d, NULL, &rt);	/* inside a section at the last epoch */
 	retire_one(&rec, &destroyed);
 	for (int i = 0; i < 4; i++)
-		cr_assert_eq(tepoch_poll(&rec), 0, "freed while a reader of the last epoch holds it");
+		cr_assert_eq(tepoch_poll(&rec), 0,
+			     "freed while a reader of the last epoch holds it");
 	cr_assert_eq(atomic_load(&destroyed), 0);
 	cr_assert_eq(tepoch_epoch(&d), 0, "one step past the reader, to epoch 0");
 	sem_post(&r.leave);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_eq(tepoch_poll(&rec), 1, "reclaimed once the reader has left");
 	cr_assert_eq(tepoch_epoch(&d), 1);
 	tepoch_unregister(&rec);
@@ -519,12 +526,12 @@ Test(epoch_wrap, synchronize_across_the_wrap_waits_for_the_reader, .timeout = 20
 
 	tepoch_init_at(&d, TEPOCH_EPOCH_MASK);
 	reader_start(&r, &d, &order, &rt);
-	pthread_create(&wt, NULL, writer_thread, &w);
+	cr_assert_eq(pthread_create(&wt, NULL, writer_thread, &w), 0);
 	wait_until_advancer_sleeps(&d);
 	cr_assert_eq(tepoch_epoch(&d), 0);
 	sem_post(&r.leave);
-	pthread_join(wt, NULL);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(wt, NULL), 0);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_lt(r.left_at, w.returned_at, "synchronize returned while the reader was inside");
 	tepoch_destroy(&d);
 }
@@ -613,7 +620,7 @@ struct held {
 
 static void held_destroy(struct tepoch_entry *entry)
 {
-	struct held *h = (struct held *)entry;
+	struct held *h = teardown_container_of(entry, struct held, entry);
 
 	if (!h->reader_left)
 		atomic_fetch_add(h->destroyed_early, 1);
@@ -677,7 +684,7 @@ static void barrier_waits_for_the_holder(bool orphan)
 {
 	struct tepoch d;
 	atomic_int destroyed = 0, destroyed_early = 0;
-	struct held *h = calloc(1, sizeof(*h));
+	struct held *h = teardown_calloc("epoch", 1, sizeof(*h));
 	struct held *_Atomic slot;
 	struct holding_reader r = { .d = &d, .slot = &slot };
 	struct barrier_caller b = { .d = &d, .slot = &slot, .orphan = orphan };
@@ -688,19 +695,19 @@ static void barrier_waits_for_the_holder(bool orphan)
 	h->destroyed_early = &destroyed_early;
 	atomic_init(&slot, h);
 	tepoch_init(&d);
-	sem_init(&r.entered, 0, 0);
-	sem_init(&r.leave, 0, 0);
-	pthread_create(&rt, NULL, holding_reader_thread, &r);
+	cr_assert_eq(sem_init(&r.entered, 0, 0), 0);
+	cr_assert_eq(sem_init(&r.leave, 0, 0), 0);
+	cr_assert_eq(pthread_create(&rt, NULL, holding_reader_thread, &r), 0);
 	sem_wait(&r.entered);
-	pthread_create(&bt, NULL, barrier_caller_thread, &b);
+	cr_assert_eq(pthread_create(&bt, NULL, barrier_caller_thread, &b), 0);
 	/* Asleep waiting for the reader, or (if it did not wait) already returned. */
 	while (!atomic_load(&d.writer_waiting) && !atomic_load(&b.returned))
 		sched_yield();
 	cr_assert_not(atomic_load(&b.returned), "tepoch_barrier returned with the reader inside");
 	cr_assert_eq(atomic_load(&destroyed), 0, "destructor ran with the reader inside");
 	sem_post(&r.leave);
-	pthread_join(bt, NULL);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(bt, NULL), 0);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_eq(r.seen, 42);
 	cr_assert_eq(atomic_load(&destroyed), 1, "the barrier runs the destructor");
 	cr_assert_eq(atomic_load(&destroyed_early), 0, "destructor ran before the reader left");
@@ -753,8 +760,8 @@ Test(epoch, poll_reclaims_what_exited_threads_left, .timeout = 20)
 	for (int i = 0; i < THREADS; i++) {
 		pthread_t t;
 
-		pthread_create(&t, NULL, churner_thread, &c);
-		pthread_join(t, NULL);
+		cr_assert_eq(pthread_create(&t, NULL, churner_thread, &c), 0);
+		cr_assert_eq(pthread_join(t, NULL), 0);
 		if (d.n_orphans > most_orphans)
 			most_orphans = d.n_orphans;
 		tepoch_poll(&rec);
@@ -774,7 +781,7 @@ Test(epoch, poll_keeps_an_orphan_its_reader_holds, .timeout = 20)
 	struct tepoch d;
 	struct tepoch_record rec = { 0 };
 	atomic_int destroyed = 0, destroyed_early = 0;
-	struct held *h = calloc(1, sizeof(*h));
+	struct held *h = teardown_calloc("epoch", 1, sizeof(*h));
 	struct held *_Atomic slot;
 	struct holding_reader r = { .d = &d, .slot = &slot };
 	struct tepoch_record gone = { 0 };
@@ -786,9 +793,9 @@ Test(epoch, poll_keeps_an_orphan_its_reader_holds, .timeout = 20)
 	atomic_init(&slot, h);
 	tepoch_init(&d);
 	tepoch_register(&d, &rec);
-	sem_init(&r.entered, 0, 0);
-	sem_init(&r.leave, 0, 0);
-	pthread_create(&rt, NULL, holding_reader_thread, &r);
+	cr_assert_eq(sem_init(&r.entered, 0, 0), 0);
+	cr_assert_eq(sem_init(&r.leave, 0, 0), 0);
+	cr_assert_eq(pthread_create(&rt, NULL, holding_reader_thread, &r), 0);
 	sem_wait(&r.entered);
 	tepoch_register(&d, &gone);
 	tepoch_call(&gone, &atomic_exchange(&slot, NULL)->entry, held_destroy);
@@ -797,7 +804,7 @@ Test(epoch, poll_keeps_an_orphan_its_reader_holds, .timeout = 20)
 		tepoch_poll(&rec);
 	cr_assert_eq(atomic_load(&destroyed), 0, "an orphan was freed under its reader");
 	sem_post(&r.leave);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	tepoch_poll(&rec);
 	cr_assert_eq(atomic_load(&destroyed), 1, "poll reclaims the orphan once the reader left");
 	cr_assert_eq(atomic_load(&destroyed_early), 0);

@@ -5,6 +5,8 @@
  */
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/epoch/lagg.h"
 #include "scenario/scenario.h"
 
@@ -12,8 +14,11 @@ static _Thread_local struct tepoch_record lagg_record;
 
 static void *lagg_create(struct device *sc)
 {
-	struct lagg_ifnet *ifp = calloc(1, sizeof(*ifp));
+	/* Aligned: the domain's words have cache lines of their own. */
+	struct lagg_ifnet *ifp = teardown_aligned_alloc("epoch", _Alignof(struct lagg_ifnet),
+							sizeof(*ifp));
 
+	*ifp = (struct lagg_ifnet){ .if_softc = NULL };
 	tepoch_init(&ifp->net_epoch);
 	atomic_init(&ifp->if_softc, sc);
 	atomic_init(&ifp->if_refcount, 1);	/* the interface list's reference */
@@ -98,8 +103,7 @@ static void synchronize_teardown(void *reg)
 /* quote: retire_destroy */
 static void softc_free_deferred(struct tepoch_entry *entry)
 {
-	struct lagg_ifnet *ifp = (struct lagg_ifnet *)((char *)entry -
-						      offsetof(struct lagg_ifnet, softc_retire));
+	struct lagg_ifnet *ifp = teardown_container_of(entry, struct lagg_ifnet, softc_retire);
 
 	device_free(ifp->retired_softc);
 }
@@ -112,7 +116,8 @@ static void retire_teardown(void *reg)
 	tepoch_register(&ifp->net_epoch, &lagg_record);
 	ifp->retired_softc = lagg_unpublish(ifp);
 	SCENARIO_NOTE("clone_destroy: tepoch_call(softc), returns without waiting");
-	tepoch_call(&lagg_record, &ifp->softc_retire, softc_free_deferred);	/* epoch_call() */
+	/* epoch_call() */
+	tepoch_call(&lagg_record, &ifp->softc_retire, softc_free_deferred);
 	destroyed = tepoch_poll(&lagg_record);
 	SCENARIO_NOTE("tepoch_poll: %zu destroyed, %zu held back (epoch %lu)", destroyed,
 		      lagg_record.n_pending, tepoch_epoch(&ifp->net_epoch));
@@ -131,30 +136,56 @@ static void retire_destroy(void *reg)
 }
 /* end quote: retire_destroy */
 
-#define LAGG_VARIANT(NAME, STORY, EXPECT, CALLBACK, START, STOP, TEARDOWN, DESTROY) \
-	{ .name = NAME, .story = STORY, .expect = EXPECT, .create = lagg_create, \
-	  .reader_start = START, .reader_stop = STOP, .callback = CALLBACK, \
-	  .teardown = TEARDOWN, .destroy = DESTROY }
-
 static const struct scenario_variant epoch_variants[] = {
-	LAGG_VARIANT("naive", "the ioctl holds a reference on the ifnet; clone_destroy frees the "
-		     "softc regardless", "heap-use-after-free", ref_callback, NULL, NULL,
-		     naive_teardown, lagg_destroy_ifnet),
-	LAGG_VARIANT("no_wait", "the ioctl runs in an epoch section, but clone_destroy frees "
-		     "without waiting", "heap-use-after-free", epoch_callback, epoch_reader_start,
-		     epoch_reader_stop, no_wait_teardown, lagg_destroy_ifnet),
-	LAGG_VARIANT("synchronize", "unpublish the softc, tepoch_synchronize (epoch_wait), free",
-		     NULL, epoch_callback, epoch_reader_start, epoch_reader_stop,
-		     synchronize_teardown, lagg_destroy_ifnet),
-	LAGG_VARIANT("retire", "unpublish, tepoch_call (epoch_call) frees later; the ifnet's "
-		     "destroy runs tepoch_barrier", NULL, epoch_callback, epoch_reader_start,
-		     epoch_reader_stop, retire_teardown, retire_destroy),
+	{
+		.name = "naive",
+		.story = "the ioctl holds a reference on the ifnet; clone_destroy frees the softc "
+			 "regardless",
+		.expect = "heap-use-after-free",
+		.create = lagg_create,
+		.callback = ref_callback,
+		.teardown = naive_teardown,
+		.destroy = lagg_destroy_ifnet,
+	},
+	{
+		.name = "no_wait",
+		.story = "the ioctl runs in an epoch section, but clone_destroy frees without "
+			 "waiting",
+		.expect = "heap-use-after-free",
+		.create = lagg_create,
+		.reader_start = epoch_reader_start,
+		.reader_stop = epoch_reader_stop,
+		.callback = epoch_callback,
+		.teardown = no_wait_teardown,
+		.destroy = lagg_destroy_ifnet,
+	},
+	{
+		.name = "synchronize",
+		.story = "unpublish the softc, tepoch_synchronize (epoch_wait), free",
+		.create = lagg_create,
+		.reader_start = epoch_reader_start,
+		.reader_stop = epoch_reader_stop,
+		.callback = epoch_callback,
+		.teardown = synchronize_teardown,
+		.destroy = lagg_destroy_ifnet,
+	},
+	{
+		.name = "retire",
+		.story = "unpublish, tepoch_call (epoch_call) frees later; the ifnet's destroy "
+			 "runs tepoch_barrier",
+		.create = lagg_create,
+		.reader_start = epoch_reader_start,
+		.reader_stop = epoch_reader_stop,
+		.callback = epoch_callback,
+		.teardown = retire_teardown,
+		.destroy = retire_destroy,
+	},
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "epoch",
-	.source_case = "FreeBSD lagg: an ioctl uses the softc while clone_destroy frees it; the ifnet "
-		"reference counts the wrong object",
+	.source_case = "FreeBSD lagg: an ioctl uses the softc while clone_destroy frees it; the "
+		       "ifnet reference counts the wrong object",
 	.variants = epoch_variants,
-	.n_variants = sizeof(epoch_variants) / sizeof(epoch_variants[0]),
+	.n_variants = TEARDOWN_ARRAY_SIZE(epoch_variants),
 };
