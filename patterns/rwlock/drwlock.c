@@ -5,6 +5,8 @@
 
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 #include "scenario/hooks.h"
@@ -44,8 +46,12 @@ static void drwlock_writer_fence(void)
 
 void drwlock_init(struct drwlock *l)
 {
+	int err;
+
 	atomic_init(&l->writer, DRWLOCK_WRITER_NONE);
-	pthread_mutex_init(&l->writers, NULL);
+	err = pthread_mutex_init(&l->writers, NULL);
+	if (err)
+		teardown_die("rwlock", err, "pthread_mutex_init");
 	atomic_init(&l->owner, 0);
 	l->readers = NULL;
 	l->n_readers = 0;
@@ -69,7 +75,8 @@ void drwlock_reader_register(struct drwlock *l, struct drwlock_reader *r)
 	uint32_t state = atomic_load_explicit(&r->state, memory_order_relaxed);
 
 	if (state != DRWLOCK_UNREGISTERED && r->lock)
-		teardown_misuse("rwlock", "drwlock_reader_register: this reader is already registered");
+		teardown_misuse("rwlock", "drwlock_reader_register: this reader is already "
+				"registered");
 	/* Zeroed, or left so by unregister; the thread tag does not matter (we set it). */
 	if (state != DRWLOCK_UNREGISTERED || r->lock || r->next)
 		teardown_misuse("rwlock", "drwlock_reader_register: the slot is not zeroed (zero "
@@ -91,8 +98,8 @@ void drwlock_reader_unregister(struct drwlock *l, struct drwlock_reader *r)
 	uint32_t state = atomic_load_explicit(&r->state, memory_order_relaxed);
 
 	if (state == DRWLOCK_UNREGISTERED || r->lock != l)
-		teardown_misuse("rwlock", "drwlock_reader_unregister: this reader is not registered "
-			       "with this lock");
+		teardown_misuse("rwlock", "drwlock_reader_unregister: this reader is not "
+				"registered with this lock");
 	if (state & DRWLOCK_READING)
 		teardown_misuse("rwlock", "drwlock_reader_unregister inside a read section");
 	pthread_mutex_lock(&l->writers);
@@ -110,23 +117,25 @@ void drwlock_reader_unregister(struct drwlock *l, struct drwlock_reader *r)
 }
 
 static void drwlock_read_misuse(struct drwlock *l, struct drwlock_reader *r, uint32_t state,
-				bool locking) __attribute__((noreturn));
+				bool locking) __attribute__((noreturn, cold));
 
 static void drwlock_read_misuse(struct drwlock *l, struct drwlock_reader *r, uint32_t state,
 				bool locking)
 {
+	const char *op = locking ? "lock" : "unlock";
+
 	if (state == DRWLOCK_UNREGISTERED || r->lock != l)
-		teardown_misuse("rwlock", "drwlock_read_%s on a thread whose reader is not registered "
-			       "with this lock (drwlock_reader_register)", locking ? "lock" : "unlock");
+		teardown_misuse("rwlock", "drwlock_read_%s on a thread whose reader is not "
+				"registered with this lock (drwlock_reader_register)", op);
 	if (locking)
-		teardown_misuse("rwlock", "drwlock_read_lock inside a read section on the same reader "
-			       "(read sections do not nest)");
+		teardown_misuse("rwlock", "drwlock_read_lock inside a read section on the same "
+				"reader (read sections do not nest)");
 	teardown_misuse("rwlock", "drwlock_read_unlock without a matching drwlock_read_lock");
 }
 
 /* quote: read_lock_fenced */
 /* The fast path's state check failed: a slot registered without membarrier, or misuse. */
-void drwlock_read_lock_other(struct drwlock *l, struct drwlock_reader *r)
+void drwlock_read_lock_fenced_slow(struct drwlock *l, struct drwlock_reader *r)
 {
 	uint32_t state = atomic_load_explicit(&r->state, memory_order_relaxed);
 
@@ -140,7 +149,7 @@ void drwlock_read_lock_other(struct drwlock *l, struct drwlock_reader *r)
 }
 /* end quote: read_lock_fenced */
 
-void drwlock_read_unlock_other(struct drwlock *l, struct drwlock_reader *r)
+void drwlock_read_unlock_fenced_slow(struct drwlock *l, struct drwlock_reader *r)
 {
 	uint32_t state = atomic_load_explicit(&r->state, memory_order_relaxed);
 
@@ -167,10 +176,10 @@ void drwlock_read_lock_slow(struct drwlock *l, struct drwlock_reader *r)
 
 	/* Relaxed: only this thread ever stores its own tag there (write_lock, write_unlock). */
 	if (atomic_load_explicit(&l->owner, memory_order_relaxed) == drwlock_thread_tag())
-		teardown_misuse("rwlock", "drwlock_read_lock by the thread that holds the write lock "
-			       "(it would wait for itself forever)");
+		teardown_misuse("rwlock", "drwlock_read_lock by the thread that holds the write "
+				"lock (it would wait for itself forever)");
 	do {
-		/* Back off. Release: a writer's acquire scan that sees us not READING may go ahead. */
+		/* Back off. Release: a writer's acquire scan that sees us not READING may go on. */
 		atomic_store_explicit(&r->state, idle, memory_order_release);
 		futex_wake_all(&r->state);	/* the writer may be asleep on our slot */
 		SCENARIO_NOTE("drwlock: finds a writer; waits for it to leave");
@@ -201,7 +210,7 @@ static void drwlock_wait_for_reader(struct drwlock_reader *r)
 	unsigned spins = 0;
 	uint32_t state;
 
-	/* Acquire: pairs with read_unlock's release store of IDLE (and the slow path's back-off). */
+	/* Acquire: pairs with read_unlock's release store of IDLE (and with the slow path's). */
 	while ((state = atomic_load_explicit(&r->state, memory_order_acquire)) & DRWLOCK_READING) {
 		if (r->thread == drwlock_thread_tag())
 			teardown_misuse("rwlock", "drwlock_write_lock inside a read section of the "
@@ -241,7 +250,7 @@ void drwlock_write_unlock(struct drwlock *l)
 		teardown_misuse("rwlock", "drwlock_write_unlock without drwlock_write_lock on this "
 			       "thread");
 	atomic_store_explicit(&l->owner, 0, memory_order_relaxed);
-	/* Release: pairs with read_lock's acquire load; our section happens before later readers'. */
+	/* Release: pairs with read_lock's acquire load; our section precedes later readers'. */
 	if (atomic_exchange_explicit(&l->writer, DRWLOCK_WRITER_NONE, memory_order_release) ==
 	    DRWLOCK_WRITER_HELD_WAITERS)
 		futex_wake_all(&l->writer);

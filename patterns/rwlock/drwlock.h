@@ -7,7 +7,8 @@
  * The writer pays instead: a membarrier(2) and a scan of every registered reader.
  *
  * Why it is enough (mutual exclusion). Each side stores, then loads what the other stored:
- *   reader, read_lock:   slot = READING ; load writer      writer, write_lock:  writer = HELD ; load every slot
+ *   reader, read_lock:   slot = READING ; load writer
+ *   writer, write_lock:  writer = HELD ; load every slot
  * This is the store-buffering pattern: with a full barrier between the store and the load on
  * both sides, at least one load sees the other side's store. The writer's barrier is
  * membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED), which makes every running thread of the process
@@ -17,7 +18,8 @@
  * or the writer sees the slot READING and waits for it to go back to IDLE.
  *
  * Why the writer's sleep is safe (no lost wake-up). The same pair, on read_unlock:
- *   reader:  slot = IDLE ; load writer (set? wake the slot)  writer:  writer = HELD ; load slot (READING? sleep on it)
+ *   reader:  slot = IDLE ; load writer (set? wake the slot)
+ *   writer:  writer = HELD ; load slot (READING? sleep on it)
  * A reader the writer sleeps on had not stored IDLE before the writer's membarrier, so its
  * unlock's load of the flag comes after that barrier and sees HELD: it wakes the writer. The
  * futex re-checks the slot in the kernel, so a wake that comes first is not lost either.
@@ -45,9 +47,8 @@
 #include <stdint.h>
 
 #include "patterns/common/asymmetric_fence.h"
+#include "patterns/common/compiler.h"
 #include "scenario/hooks.h"
-
-#define DRWLOCK_CACHE_LINE 64
 
 /*
  * A reader slot's state. The writer waits while the READING bit is set, asleep on the slot (a
@@ -71,17 +72,18 @@ struct drwlock;
 
 /* One per reader thread and lock: the slot. Its line is written only by its owner. */
 struct drwlock_reader {
-	_Atomic uint32_t state;		/* written by the owner only; read by writers */
-	struct drwlock *lock;		/* the owner's: which lock this slot is registered with */
+	/* written by the owner only; read by writers */
+	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t state;
+	struct drwlock *lock;		/* the owner's: the lock it is registered with */
 	uintptr_t thread;		/* the owner's thread tag, for the self-deadlock check */
 	struct drwlock_reader *next;	/* the registry, under lock->writers */
-} __attribute__((aligned(DRWLOCK_CACHE_LINE)));
+};
 
 struct drwlock {
 	/* Loaded by every reader on lock and unlock, stored by writers only: a line of its own. */
-	_Alignas(DRWLOCK_CACHE_LINE) _Atomic uint32_t writer;
+	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t writer;
 	/* Writers and registration only. */
-	_Alignas(DRWLOCK_CACHE_LINE) pthread_mutex_t writers;	/* one writer; the registry */
+	TEARDOWN_CACHE_ALIGNED pthread_mutex_t writers;	/* one writer; the registry */
 	_Atomic uintptr_t owner;	/* the writing thread's tag, for misuse checks */
 	struct drwlock_reader *readers;
 	unsigned n_readers;
@@ -110,16 +112,18 @@ void drwlock_write_unlock(struct drwlock *l);
 
 bool drwlock_uses_membarrier(void);
 
-/*
- * Out of line: a writer is in the way; a fenced slot, or misuse (the state was not the fast
- * path's); a writer may sleep on our slot.
- */
+/* private: called only by the inline functions below; not API */
+/* A writer is in the way: back off, sleep until it leaves, try again. */
 void drwlock_read_lock_slow(struct drwlock *l, struct drwlock_reader *r);
-void drwlock_read_lock_other(struct drwlock *l, struct drwlock_reader *r);
-void drwlock_read_unlock_other(struct drwlock *l, struct drwlock_reader *r);
+/* The slot's state was not the fast path's: a fenced slot (no membarrier), or misuse. */
+void drwlock_read_lock_fenced_slow(struct drwlock *l, struct drwlock_reader *r);
+void drwlock_read_unlock_fenced_slow(struct drwlock *l, struct drwlock_reader *r);
+/* A writer may be asleep on our slot. */
 void drwlock_wake_writer(struct drwlock_reader *r);
-
-/* Decided before main() (drwlock.c); each slot copies it (as FENCED) when it registers. */
+/*
+ * Decided before main() (drwlock.c); each slot copies it (as FENCED) when it registers. Read
+ * by registration only; the unit tests set it to run the fenced mode.
+ */
 extern bool drwlock_membarrier;
 
 /* quote: read_lock */
@@ -129,9 +133,9 @@ static inline void drwlock_read_lock(struct drwlock *l, struct drwlock_reader *r
 	 * Relaxed: our own slot; no other thread writes it. Not IDLE: fenced, or misuse. Not
 	 * registered with l: misuse, caught here too (one more load from the slot's line).
 	 */
-	if (__builtin_expect(atomic_load_explicit(&r->state, memory_order_relaxed) != DRWLOCK_IDLE ||
-			     r->lock != l, 0)) {
-		drwlock_read_lock_other(l, r);
+	if (teardown_unlikely(atomic_load_explicit(&r->state, memory_order_relaxed) !=
+			      DRWLOCK_IDLE || r->lock != l)) {
+		drwlock_read_lock_fenced_slow(l, r);
 		return;
 	}
 	/*
@@ -140,9 +144,9 @@ static inline void drwlock_read_lock(struct drwlock *l, struct drwlock_reader *r
 	 */
 	atomic_store_explicit(&r->state, DRWLOCK_IDLE | DRWLOCK_READING, memory_order_relaxed);
 	atomic_signal_fence(memory_order_seq_cst);
-	/* Acquire: pairs with write_unlock's release; the last writer's section happens before ours. */
-	if (__builtin_expect(atomic_load_explicit(&l->writer, memory_order_acquire) !=
-			     DRWLOCK_WRITER_NONE, 0))
+	/* Acquire: pairs with write_unlock's release; the last writer's section precedes ours. */
+	if (teardown_unlikely(atomic_load_explicit(&l->writer, memory_order_acquire) !=
+			      DRWLOCK_WRITER_NONE))
 		drwlock_read_lock_slow(l, r);
 }
 /* end quote: read_lock */
@@ -150,9 +154,9 @@ static inline void drwlock_read_lock(struct drwlock *l, struct drwlock_reader *r
 /* quote: read_unlock */
 static inline void drwlock_read_unlock(struct drwlock *l, struct drwlock_reader *r)
 {
-	if (__builtin_expect(atomic_load_explicit(&r->state, memory_order_relaxed) !=
-			     (DRWLOCK_IDLE | DRWLOCK_READING) || r->lock != l, 0)) {
-		drwlock_read_unlock_other(l, r);
+	if (teardown_unlikely(atomic_load_explicit(&r->state, memory_order_relaxed) !=
+			      (DRWLOCK_IDLE | DRWLOCK_READING) || r->lock != l)) {
+		drwlock_read_unlock_fenced_slow(l, r);
 		return;
 	}
 	/*
@@ -162,11 +166,11 @@ static inline void drwlock_read_unlock(struct drwlock *l, struct drwlock_reader 
 	 */
 	atomic_store_explicit(&r->state, DRWLOCK_IDLE, memory_order_release);
 	SCENARIO_RELEASER_TAIL();
-	/* Store-load again: our slot, then the flag (the writer: the flag, then our slot, sleep). */
+	/* Store-load again: our slot, then the flag (the writer: flag, then our slot, sleep). */
 	atomic_signal_fence(memory_order_seq_cst);
 	/* Relaxed: only decides whether to wake; the slot store above is the edge. */
-	if (__builtin_expect(atomic_load_explicit(&l->writer, memory_order_relaxed) !=
-			     DRWLOCK_WRITER_NONE, 0))
+	if (teardown_unlikely(atomic_load_explicit(&l->writer, memory_order_relaxed) !=
+			      DRWLOCK_WRITER_NONE))
 		drwlock_wake_writer(r);
 }
 /* end quote: read_unlock */

@@ -1,25 +1,26 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 #include "patterns/rwlock/ifnet.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/common/misuse.h"
 
 struct rwlock_ifnet *rwlock_ifnet_new(struct device *dev)
 {
-	size_t size = (sizeof(struct rwlock_ifnet) + DRWLOCK_CACHE_LINE - 1) &
-		      ~(size_t)(DRWLOCK_CACHE_LINE - 1);
-	struct rwlock_ifnet *ifp = aligned_alloc(DRWLOCK_CACHE_LINE, size);
+	struct rwlock_ifnet *ifp = teardown_aligned_alloc("rwlock", TEARDOWN_CACHE_LINE,
+							   sizeof(*ifp));
+	int err;
 
-	if (!ifp) {
-		perror("rwlock_ifnet_new");
-		abort();
-	}
 	drwlock_init(&ifp->dist);
 	atomic_init(&ifp->softc, dev);
-	pthread_mutex_init(&ifp->mutex, NULL);
-	pthread_rwlock_init(&ifp->rwlock, NULL);
+	err = pthread_mutex_init(&ifp->mutex, NULL);
+	if (err)
+		teardown_die("rwlock", err, "pthread_mutex_init");
+	err = pthread_rwlock_init(&ifp->rwlock, NULL);
+	if (err)
+		teardown_die("rwlock", err, "pthread_rwlock_init");
 	return ifp;
 }
 

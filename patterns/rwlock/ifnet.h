@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "patterns/common/compiler.h"
 #include "patterns/rwlock/drwlock.h"
 #include "scenario/device.h"
 #include "scenario/hooks.h"
@@ -28,10 +29,10 @@ struct rwlock_ifnet {
 	 * is atomic only for the no_recheck twin, which loads it outside the lock; as a plain
 	 * pointer, TSan would report that load as a race before the use after free it leads to.
 	 */
-	_Alignas(DRWLOCK_CACHE_LINE) _Atomic(struct device *) softc;
+	TEARDOWN_CACHE_ALIGNED _Atomic(struct device *) softc;
 	/* Each fix uses one of these. */
-	_Alignas(DRWLOCK_CACHE_LINE) pthread_mutex_t mutex;
-	_Alignas(DRWLOCK_CACHE_LINE) pthread_rwlock_t rwlock;
+	TEARDOWN_CACHE_ALIGNED pthread_mutex_t mutex;
+	TEARDOWN_CACHE_ALIGNED pthread_rwlock_t rwlock;
 };
 
 /* Allocates an ifnet with dev published (cache-line aligned: malloc would not be). */

@@ -43,7 +43,7 @@ static void bm_pthread_rwlock(bench_state *s)
 static void bm_distributed(bench_state *s)
 {
 	struct drwlock_reader self = { 0 };	/* this thread's slot, on its own cache line */
-	struct rwlock_ifnet *ifp = bench_ifp;	/* in a register, as a callback's argument is */
+	struct rwlock_ifnet *ifp = bench_ifp;	/* in a register, as a callback's argument */
 
 #define DIST_ENTER(ifp) rwlock_ifnet_enter_dist(ifp, &self)
 #define DIST_EXIT(ifp, dev) rwlock_ifnet_exit_dist(ifp, &self)

@@ -17,8 +17,8 @@ Test(drwlock, readers_share_and_slots_sit_on_their_own_lines)
 	struct drwlock l;
 	struct drwlock_reader a = { 0 }, b = { 0 };
 
-	cr_assert_eq(sizeof(a) % DRWLOCK_CACHE_LINE, 0);
-	cr_assert_eq((uintptr_t)&a % DRWLOCK_CACHE_LINE, 0);
+	cr_assert_eq(sizeof(a) % TEARDOWN_CACHE_LINE, 0);
+	cr_assert_eq((uintptr_t)&a % TEARDOWN_CACHE_LINE, 0);
 	drwlock_init(&l);
 	drwlock_reader_register(&l, &a);
 	drwlock_reader_register(&l, &b);	/* a second slot, as if for a second thread */
@@ -64,12 +64,12 @@ Test(drwlock, write_lock_waits_for_the_reader_inside)
 	drwlock_init(&o.l);
 	drwlock_reader_register(&o.l, &o.self);
 	drwlock_read_lock(&o.l, &o.self);
-	pthread_create(&t, NULL, writer_thread, &o);
+	cr_assert_eq(pthread_create(&t, NULL, writer_thread, &o), 0);
 	while (atomic_load(&o.l.writer) == DRWLOCK_WRITER_NONE && !atomic_load(&o.writer_done))
 		sched_yield();	/* the writer has raised its flag and is visiting the slots */
 	o.reader_left_at = atomic_fetch_add(&o.order, 1);
 	drwlock_read_unlock(&o.l, &o.self);
-	pthread_join(t, NULL);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_lt(o.reader_left_at, o.writer_in_at,
 		     "the writer got in while a reader was inside its read section");
 	drwlock_reader_unregister(&o.l, &o.self);
@@ -101,16 +101,19 @@ Test(drwlock, a_reader_arriving_during_a_write_waits_for_the_unlock)
 	drwlock_init(&o.l);
 	sem_init(&o.registered, 0, 0);
 	sem_init(&o.go, 0, 0);
-	pthread_create(&t, NULL, reader_thread, &o);
+	cr_assert_eq(pthread_create(&t, NULL, reader_thread, &o), 0);
 	sem_wait(&o.registered);
 	drwlock_write_lock(&o.l);
 	sem_post(&o.go);
-	while (atomic_load(&o.l.writer) != DRWLOCK_WRITER_HELD_WAITERS && !atomic_load(&o.reader_in))
-		sched_yield();	/* the reader saw the flag, backed off, and is going to sleep */
+	/* The reader saw the flag, backed off, and is going to sleep. */
+	while (atomic_load(&o.l.writer) != DRWLOCK_WRITER_HELD_WAITERS &&
+	       !atomic_load(&o.reader_in))
+		sched_yield();
 	o.writer_out_at = atomic_fetch_add(&o.order, 1);
 	drwlock_write_unlock(&o.l);
-	pthread_join(t, NULL);
-	cr_assert_lt(o.writer_out_at, o.reader_in_at, "a reader got in while the writer held the lock");
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_lt(o.writer_out_at, o.reader_in_at,
+		     "a reader got in while the writer held the lock");
 	drwlock_destroy(&o.l);
 }
 
@@ -119,17 +122,18 @@ Test(drwlock, without_membarrier_the_reader_fences_and_it_still_excludes)
 	struct ordering o = { 0 };
 	pthread_t t;
 
-	drwlock_membarrier = false;	/* this test's own process (Criterion forks), no reader yet */
+	/* This test's own process (Criterion forks), and no reader yet. */
+	drwlock_membarrier = false;
 	drwlock_init(&o.l);
 	drwlock_reader_register(&o.l, &o.self);
 	drwlock_read_lock(&o.l, &o.self);
 	cr_assert_eq(atomic_load(&o.self.state), DRWLOCK_FENCED | DRWLOCK_IDLE | DRWLOCK_READING);
-	pthread_create(&t, NULL, writer_thread, &o);
+	cr_assert_eq(pthread_create(&t, NULL, writer_thread, &o), 0);
 	while (atomic_load(&o.l.writer) == DRWLOCK_WRITER_NONE && !atomic_load(&o.writer_done))
 		sched_yield();
 	o.reader_left_at = atomic_fetch_add(&o.order, 1);
 	drwlock_read_unlock(&o.l, &o.self);
-	pthread_join(t, NULL);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_lt(o.reader_left_at, o.writer_in_at);
 	drwlock_reader_unregister(&o.l, &o.self);
 	drwlock_destroy(&o.l);
@@ -143,7 +147,7 @@ Test(ifnet, every_lock_declines_after_detach)
 	struct device *dev;
 
 	ifp = rwlock_ifnet_new(device_new(7));
-	cr_assert_eq((uintptr_t)ifp % DRWLOCK_CACHE_LINE, 0);
+	cr_assert_eq((uintptr_t)ifp % TEARDOWN_CACHE_LINE, 0);
 	drwlock_reader_register(&ifp->dist, &self);
 	dev = rwlock_ifnet_enter_mutex(ifp);
 	cr_assert_eq(device_read_state(dev), 7);
@@ -331,7 +335,8 @@ static void read_lock_inside_own_write_section(void *mode)
 	alarm(30);
 	drwlock_reader_unregister(r.lock, &r);
 	drwlock_reader_register(l2, &r);
-	drwlock_membarrier = false;	/* the writer below fences itself: no membarrier needed */
+	/* The writer below fences itself: no membarrier needed. */
+	drwlock_membarrier = false;
 	drwlock_write_lock(l2);
 	drwlock_read_lock(l2, &r);
 }
@@ -345,7 +350,8 @@ static void write_lock_inside_own_read_section_mode(void *mode)
 	drwlock_reader_unregister(r.lock, &r);
 	drwlock_reader_register(l2, &r);
 	drwlock_read_lock(l2, &r);
-	drwlock_membarrier = false;	/* a reader's mode is its slot's; the writer's call is ours */
+	/* A reader's mode is its slot's; the writer's call is ours. */
+	drwlock_membarrier = false;
 	drwlock_write_lock(l2);
 }
 
@@ -375,7 +381,8 @@ static void register_unzeroed_slot(void *arg)
 	static struct drwlock l;
 
 	(void)arg;
-	r.lock = (struct drwlock *)&r;	/* stale: state reads UNREGISTERED, the rest does not */
+	/* Stale: the state reads UNREGISTERED, the rest does not. */
+	r.lock = (struct drwlock *)&r;
 	drwlock_init(&l);
 	drwlock_reader_register(&l, &r);
 }

@@ -12,6 +12,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/rwlock/ifnet.h"
 #include "scenario/scenario.h"
 
@@ -27,33 +29,28 @@ struct lagg_ifnet {
 };
 /* end quote: lagg_softc */
 
-#if defined(__SANITIZE_ADDRESS__)
-#define RWLOCK_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RWLOCK_ASAN 1
-#endif
-#endif
-
 /*
  * ThreadSanitizer intercepts pthread_rwlock_rdlock and reports the freed lock there;
  * AddressSanitizer does not look inside glibc (which then spins on whatever the allocator left
  * in the freed lock), so under ASan the reader first touches the lock where ASan can see it.
  */
-#ifdef RWLOCK_ASAN
+#if TEARDOWN_ASAN
 #define TOUCH_FOR_ASAN(p) ((void)*(volatile const char *)(p))
 #else
 #define TOUCH_FOR_ASAN(p) ((void)0)
 #endif
 
-static _Thread_local struct lagg_softc *naive_held;	/* the softc whose lock this thread holds */
+/* The softc whose lock this thread holds. */
+static _Thread_local struct lagg_softc *naive_held;
 
 static void *naive_create(struct device *dev)
 {
-	struct lagg_softc *sc = malloc(sizeof(*sc));
-	struct lagg_ifnet *ifp = malloc(sizeof(*ifp));
+	struct lagg_softc *sc = teardown_malloc("rwlock", sizeof(*sc));
+	struct lagg_ifnet *ifp = teardown_malloc("rwlock", sizeof(*ifp));
+	int err = pthread_rwlock_init(&sc->sc_lock, NULL);
 
-	pthread_rwlock_init(&sc->sc_lock, NULL);
+	if (err)
+		teardown_die("rwlock", err, "pthread_rwlock_init");
 	sc->dev = dev;
 	atomic_init(&ifp->if_softc, sc);
 	return ifp;
@@ -176,33 +173,62 @@ static void dist_teardown(void *reg)
 	device_free(rwlock_ifnet_detach_dist(reg));
 }
 
-#define IFNET_VARIANT(NAME, STORY, EXPECT, CALLBACK, TEARDOWN) \
-	{ .name = NAME, .story = STORY, .expect = EXPECT, .create = ifnet_create, \
-	  .callback = CALLBACK, .teardown = TEARDOWN, .destroy = ifnet_destroy }
-
 static const struct scenario_variant rwlock_variants[] = {
-	{ .name = "naive", .story = "lagg: the rwlock lives in the softc; teardown destroys and "
-	  "frees it with the softc", .expect = "heap-use-after-free", .create = naive_create,
-	  .callback = naive_callback, .teardown = naive_teardown, .destroy = naive_destroy },
-	IFNET_VARIANT("no_recheck", "the lock outlives the softc, but the reader loads if_softc "
-		      "before taking it and never re-checks", "heap-use-after-free",
-		      no_recheck_callback, rwlock_teardown),
-	IFNET_VARIANT("mutex", "the ifnet's mutex around every callback (one reader at a time)",
-		      NULL, mutex_callback, mutex_teardown),
-	IFNET_VARIANT("rwlock", "the ifnet's pthread_rwlock: read lock, re-check if_softc; "
-		      "teardown write-locks, unpublishes, frees", NULL, rwlock_callback,
-		      rwlock_teardown),
-	{ .name = "distributed", .story = "drwlock, per-reader slots: read lock, re-check "
-	  "if_softc; teardown write-locks (membarrier, visits every slot), unpublishes, frees",
-	  .create = ifnet_create, .reader_start = dist_reader_start,
-	  .reader_stop = dist_reader_stop, .callback = dist_callback, .teardown = dist_teardown,
-	  .destroy = ifnet_destroy },
+	{
+		.name = "naive",
+		.story = "lagg: the rwlock lives in the softc; teardown destroys and frees it with "
+			 "the softc",
+		.expect = "heap-use-after-free",
+		.create = naive_create,
+		.callback = naive_callback,
+		.teardown = naive_teardown,
+		.destroy = naive_destroy,
+	},
+	{
+		.name = "no_recheck",
+		.story = "the lock outlives the softc, but the reader loads if_softc before taking "
+			 "it and never re-checks",
+		.expect = "heap-use-after-free",
+		.create = ifnet_create,
+		.callback = no_recheck_callback,
+		.teardown = rwlock_teardown,
+		.destroy = ifnet_destroy,
+	},
+	{
+		.name = "mutex",
+		.story = "the ifnet's mutex around every callback (one reader at a time)",
+		.create = ifnet_create,
+		.callback = mutex_callback,
+		.teardown = mutex_teardown,
+		.destroy = ifnet_destroy,
+	},
+	{
+		.name = "rwlock",
+		.story = "the ifnet's pthread_rwlock: read lock, re-check if_softc; teardown "
+			 "write-locks, unpublishes, frees",
+		.create = ifnet_create,
+		.callback = rwlock_callback,
+		.teardown = rwlock_teardown,
+		.destroy = ifnet_destroy,
+	},
+	{
+		.name = "distributed",
+		.story = "drwlock, per-reader slots: read lock, re-check if_softc; teardown "
+			 "write-locks (membarrier, visits every slot), unpublishes, frees",
+		.create = ifnet_create,
+		.reader_start = dist_reader_start,
+		.reader_stop = dist_reader_stop,
+		.callback = dist_callback,
+		.teardown = dist_teardown,
+		.destroy = ifnet_destroy,
+	},
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "rwlock",
-	.source_case = "macOS kauth (the asker's mutex; the answer's reader-writer lock, for speed) "
-		"and FreeBSD lagg (the lock would be destroyed and freed together with the softc)",
+	.source_case = "macOS kauth (the asker's mutex; the answer's reader-writer lock, for "
+		"speed) and FreeBSD lagg (the lock would be destroyed and freed together with the "
+		"softc)",
 	.variants = rwlock_variants,
-	.n_variants = sizeof(rwlock_variants) / sizeof(rwlock_variants[0]),
+	.n_variants = TEARDOWN_ARRAY_SIZE(rwlock_variants),
 };
