@@ -87,6 +87,8 @@ BENCH_REGISTRATION(liburcu_memb_bench_register)
 				   publish),
 		       unpublish);
 	bench_teardown(bench_setup(rcu_bench_stream_args(bench_register(
-				   "liburcu/memb_synchronize_stream", bm_synchronize_stream)), publish),
+					   "liburcu/memb_synchronize_stream",
+					   bm_synchronize_stream)),
+				   publish),
 		       unpublish);
 }

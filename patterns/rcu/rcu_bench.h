@@ -18,6 +18,7 @@
 
 #include "bench/reader_thread.h"
 #include "bench/scenario_bench.h"
+#include "patterns/common/die.h"
 
 /* A reader thread QSBR flavours let report a quiescent state every this many sections. */
 #define TRCU_BENCH_QS_EVERY 1024
@@ -61,9 +62,8 @@ static inline uint64_t rcu_bench_section_ns(const struct bench_reader *r)
 
 static inline void rcu_bench_latency_start(struct rcu_bench_latency *l)
 {
-	l->ns = malloc(RCU_BENCH_MAX_SAMPLES * sizeof(*l->ns));
-	if (!l->ns)
-		abort();	/* 8 MiB for the samples: nothing to measure without them */
+	/* 8 MiB for the samples: nothing to measure without them. */
+	l->ns = teardown_malloc("rcu", RCU_BENCH_MAX_SAMPLES * sizeof(*l->ns));
 	l->n = 0;
 }
 

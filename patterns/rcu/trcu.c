@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 #include "scenario/hooks.h"
@@ -19,6 +20,10 @@ enum { TRCU_WAIT_NONE, TRCU_WAIT_PHASE1, TRCU_WAIT_PHASE2 };
 struct trcu_state trcu_state = { .section = TRCU_REGISTERED };
 _Thread_local struct trcu_reader trcu_self;
 
+/*
+ * Lock order: trcu_gp_lock, then trcu_registry_lock (trcu_synchronize() holds both;
+ * registering and unregistering take trcu_registry_lock alone).
+ */
 static pthread_mutex_t trcu_gp_lock = PTHREAD_MUTEX_INITIALIZER;	/* one writer at a time */
 /* The list. A writer drops it while it sleeps, so that threads can register meanwhile. */
 static pthread_mutex_t trcu_registry_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,9 +97,11 @@ void trcu_unregister_thread(void)
 	unsigned long w = atomic_load_explicit(&trcu_self.word, memory_order_relaxed);
 
 	if (!(w & TRCU_REGISTERED))
-		teardown_misuse("rcu", "trcu_unregister_thread on a thread that is not registered");
+		teardown_misuse("rcu", "trcu_unregister_thread on a thread that is not "
+			       "registered");
 	if (w & TRCU_NEST_MASK)
-		teardown_misuse("rcu", "trcu_unregister_thread inside a read-side critical section");
+		teardown_misuse("rcu", "trcu_unregister_thread inside a read-side critical "
+			       "section");
 	pthread_mutex_lock(&trcu_registry_lock);
 	if (trcu_self.prev)
 		trcu_self.prev->next = trcu_self.next;
@@ -121,7 +128,7 @@ static unsigned trcu_scan(unsigned char stage, unsigned long phase)
 
 		if (r->wait != stage)
 			continue;
-		/* acquire: pairs with the reader's release stores; its section happens before our free. */
+		/* acquire: pairs with the reader's release stores; its section, then our free. */
 		w = atomic_load_explicit(&r->word, memory_order_acquire);
 		if (!(w & TRCU_NEST_MASK))
 			r->wait = TRCU_WAIT_NONE;
@@ -133,7 +140,7 @@ static unsigned trcu_scan(unsigned char stage, unsigned long phase)
 	return n;
 }
 
-/* Spins a while, then sleeps until a reader's unlock wakes us, until no reader holds `stage` up. */
+/* Spins a while, then sleeps until a reader's unlock wakes us, until no reader holds `stage`. */
 static void trcu_wait_for_readers(unsigned char stage, unsigned long phase)
 {
 	unsigned n;
@@ -143,10 +150,11 @@ static void trcu_wait_for_readers(unsigned char stage, unsigned long phase)
 			teardown_cpu_relax();
 			continue;
 		}
-		SCENARIO_NOTE("trcu_synchronize: %u reader(s) still in a read-side section; sleeps", n);
+		SCENARIO_NOTE("trcu_synchronize: %u reader(s) still in a read-side section; sleeps",
+			      n);
 		SCENARIO_TEARDOWN_BLOCKS();
 		atomic_store_explicit(&trcu_state.writer_waiting, 1, memory_order_relaxed);
-		/* writer_waiting, then the words: pairs with the reader's unlock (word, then flag). */
+		/* writer_waiting, then the words: pairs with the unlock (word, then flag). */
 		trcu_writer_fence();
 		if (trcu_scan(stage, phase)) {
 			pthread_mutex_unlock(&trcu_registry_lock);
@@ -165,7 +173,7 @@ void trcu_synchronize(void)
 	if (atomic_load_explicit(&trcu_self.word, memory_order_relaxed) & TRCU_NEST_MASK)
 		teardown_misuse("rcu", "trcu_synchronize inside a read-side critical section "
 			       "(it would wait for itself forever)");
-	pthread_mutex_lock(&trcu_gp_lock);
+	pthread_mutex_lock(&trcu_gp_lock);	/* lock order: gp_lock, then registry_lock */
 	pthread_mutex_lock(&trcu_registry_lock);
 	/* The caller's unpublish, then our scans and flip: pairs with trcu_reader_fence(). */
 	trcu_writer_fence();

@@ -8,11 +8,11 @@
  * the grace-period phase (one bit) its outermost trcu_read_lock() copied from
  * trcu_state.section. A grace period (trcu_synchronize), as liburcu's urcu-memb does it:
  *
- *	membarrier		the caller's unpublish, then everything below
- *	wait, phase 1		for each section that copied the other phase (a reader that loaded
- *				the phase before the last flip and stored it late)
+ *	membarrier	the caller's unpublish, then everything below
+ *	wait, phase 1	for each section that copied the other phase (a reader that loaded
+ *			the phase before the last flip and stored it late)
  *	flip the phase
- *	wait, phase 2		for each section seen in phase 1 with the phase the flip made old
+ *	wait, phase 2	for each section seen in phase 1 with the phase the flip made old
  *
  * A reader is waited for only while its word shows depth >= 1 and the phase being waited out;
  * a word at depth 0, or a section with the phase that is current, lets the writer go on. So a
@@ -61,6 +61,7 @@
 #include <stdint.h>
 
 #include "patterns/common/asymmetric_fence.h"
+#include "patterns/common/compiler.h"
 #include "scenario/hooks.h"
 
 /* Publication, as in the kernel: release on store, acquire (consume, in spirit) on load. */
@@ -90,9 +91,6 @@ struct trcu_state {
 	_Atomic unsigned long section;
 };
 
-extern struct trcu_state trcu_state;
-extern _Thread_local struct trcu_reader trcu_self __attribute__((tls_model("initial-exec")));
-
 void trcu_register_thread(void);
 void trcu_unregister_thread(void);
 /* Blocks until every read-side critical section that began before the call has ended. */
@@ -103,6 +101,9 @@ void trcu_call(struct trcu_head *head, void (*func)(struct trcu_head *head));
 void trcu_barrier(void);
 bool trcu_uses_membarrier(void);
 
+/* private: called only by the inline functions below; not API */
+extern struct trcu_state trcu_state;
+extern _Thread_local struct trcu_reader trcu_self __attribute__((tls_model("initial-exec")));
 /* Out of line: nested lock, unregistered thread, depth overflow; misuse; waking the writer. */
 unsigned long trcu_read_lock_slow(unsigned long word);
 void trcu_read_unlock_misuse(unsigned long word) __attribute__((noreturn));
@@ -133,7 +134,7 @@ static inline void trcu_read_lock(void)
 	 * store-to-load forwarding. Relaxed: a stale phase is what phase 1 of trcu_synchronize()
 	 * waits out (see the top of this file).
 	 */
-	if (__builtin_expect((w & (TRCU_REGISTERED | TRCU_NEST_MASK)) == TRCU_REGISTERED, 1))
+	if (teardown_likely((w & (TRCU_REGISTERED | TRCU_NEST_MASK)) == TRCU_REGISTERED))
 		w = atomic_load_explicit(&trcu_state.section, memory_order_relaxed) + 1;
 	else
 		w = trcu_read_lock_slow(w);
@@ -154,7 +155,7 @@ static inline void trcu_read_unlock(void)
 {
 	unsigned long w = atomic_load_explicit(&trcu_self.word, memory_order_relaxed);
 
-	if (__builtin_expect(!(w & TRCU_NEST_MASK), 0))
+	if (teardown_unlikely(!(w & TRCU_NEST_MASK)))
 		trcu_read_unlock_misuse(w);
 	/* release: this section's loads happen before the writer's acquire scan, then the free. */
 	atomic_store_explicit(&trcu_self.word, w - 1, memory_order_release);
@@ -162,8 +163,8 @@ static inline void trcu_read_unlock(void)
 	SCENARIO_RELEASER_TAIL();
 	/* Store-load again: our word, then writer_waiting (writer: writer_waiting, then words). */
 	trcu_reader_fence();
-	if (__builtin_expect(atomic_load_explicit(&trcu_state.writer_waiting,
-						  memory_order_relaxed), 0))
+	if (teardown_unlikely(atomic_load_explicit(&trcu_state.writer_waiting,
+						   memory_order_relaxed)))
 		trcu_wake_writer();
 }
 /* end quote: read_unlock */

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "patterns/common/die.h"
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 #include "patterns/rcu/trcu.h"
@@ -54,11 +55,13 @@ static void *trcu_callback_thread(void *unused)
 			futex_wait_while(&trcu_calls.work, work);
 			continue;
 		}
-		trcu_synchronize();	/* every object in the batch was unpublished before this */
+		/* Every object in the batch was unpublished before this. */
+		trcu_synchronize();
 		while (batch) {
 			struct trcu_head *next = batch->next;
 
-			batch->func(batch);	/* the callback's code must still be mapped: see chapter */
+			/* The callback's code must still be mapped: see the chapter. */
+			batch->func(batch);
 			batch = next;
 			n++;
 		}
@@ -72,11 +75,27 @@ static void *trcu_callback_thread(void *unused)
 }
 /* end quote: callback_thread */
 
-void trcu_call(struct trcu_head *head, void (*func)(struct trcu_head *head))
+/* Out of memory or threads is fatal: a callback queued with no thread to run it would leak. */
+static void trcu_start_callback_thread(void)
 {
 	pthread_t thread;
 	pthread_attr_t attr;
+	int err;
 
+	err = pthread_attr_init(&attr);
+	if (err)
+		teardown_die("rcu", err, "pthread_attr_init (the callback thread)");
+	err = pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (err)
+		teardown_die("rcu", err, "pthread_attr_setdetachstate (the callback thread)");
+	err = pthread_create(&thread, &attr, trcu_callback_thread, NULL);
+	if (err)
+		teardown_die("rcu", err, "cannot start the callback thread");
+	pthread_attr_destroy(&attr);
+}
+
+void trcu_call(struct trcu_head *head, void (*func)(struct trcu_head *head))
+{
 	if (!func)
 		teardown_misuse("rcu", "trcu_call with a NULL callback");
 	head->func = func;
@@ -86,11 +105,7 @@ void trcu_call(struct trcu_head *head, void (*func)(struct trcu_head *head))
 	trcu_calls.tail = &head->next;
 	trcu_calls.queued++;
 	if (!trcu_calls.started) {
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&thread, &attr, trcu_callback_thread, NULL) != 0)
-			teardown_misuse("rcu", "cannot start the callback thread");
-		pthread_attr_destroy(&attr);
+		trcu_start_callback_thread();
 		trcu_calls.started = true;
 	}
 	pthread_mutex_unlock(&trcu_calls.lock);
@@ -114,7 +129,8 @@ void trcu_barrier(void)
 	target = trcu_calls.queued;
 	pthread_mutex_unlock(&trcu_calls.lock);
 	for (;;) {
-		uint32_t progress = atomic_load_explicit(&trcu_calls.progress, memory_order_relaxed);
+		uint32_t progress = atomic_load_explicit(&trcu_calls.progress,
+							 memory_order_relaxed);
 
 		/* The lock orders the callbacks' work before our return (and is TSan's edge). */
 		pthread_mutex_lock(&trcu_calls.lock);

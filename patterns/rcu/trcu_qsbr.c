@@ -10,11 +10,12 @@
 
 #define TRCU_QSBR_SPIN_SCANS 1000
 
+/* Lock order: gp_lock, then lock (trcu_qsbr_synchronize() holds both). */
 static struct {
 	pthread_mutex_t gp_lock;		/* one writer at a time */
 	pthread_mutex_t lock;			/* the registry; a sleeping writer drops it */
 	struct trcu_qsbr_reader *readers;
-	/* Grace-period counter: starts odd and steps by 2, so never OFFLINE (0), even when it wraps. */
+	/* Grace-period counter: odd, stepping by 2, so never OFFLINE (0), even when it wraps. */
 	_Atomic unsigned long ctr;
 	_Atomic uint32_t writer_waiting;	/* futex */
 } trcu_qsbr = { .gp_lock = PTHREAD_MUTEX_INITIALIZER, .lock = PTHREAD_MUTEX_INITIALIZER,
@@ -79,7 +80,8 @@ void trcu_qsbr_register_thread(void)
 	trcu_qsbr.readers = &trcu_qsbr_self;
 	atomic_store_explicit(&trcu_qsbr_self.registered, 1, memory_order_relaxed);
 	/* Online, at the current counter: a grace period in progress bumped it under this lock. */
-	atomic_store_explicit(&trcu_qsbr_self.ctr, atomic_load(&trcu_qsbr.ctr), memory_order_relaxed);
+	atomic_store_explicit(&trcu_qsbr_self.ctr, atomic_load(&trcu_qsbr.ctr),
+			      memory_order_relaxed);
 	teardown_smp_mb();
 	pthread_mutex_unlock(&trcu_qsbr.lock);
 }
@@ -116,7 +118,7 @@ static unsigned trcu_qsbr_readers_blocking(unsigned long gp)
 	unsigned n = 0;
 
 	for (struct trcu_qsbr_reader *r = trcu_qsbr.readers; r; r = r->next) {
-		/* acquire: pairs with trcu_qsbr_store_word(); the reader's past reads come first. */
+		/* acquire: pairs with trcu_qsbr_store_word(): the reader's past reads first. */
 		unsigned long c = atomic_load_explicit(&r->ctr, memory_order_acquire);
 
 		n += c != TRCU_QSBR_OFFLINE && c != gp;
@@ -134,7 +136,7 @@ void trcu_qsbr_synchronize(void)
 	    atomic_load_explicit(&trcu_qsbr_self.ctr, memory_order_relaxed) != TRCU_QSBR_OFFLINE)
 		teardown_misuse("rcu", "trcu_qsbr_synchronize on an online reader thread (it would "
 			       "wait for itself forever; call trcu_qsbr_thread_offline first)");
-	pthread_mutex_lock(&trcu_qsbr.gp_lock);
+	pthread_mutex_lock(&trcu_qsbr.gp_lock);	/* lock order: gp_lock, then lock */
 	pthread_mutex_lock(&trcu_qsbr.lock);
 	/* The caller's unpublish, then the bump (release), then the scan (the fence). */
 	gp = atomic_fetch_add_explicit(&trcu_qsbr.ctr, 2, memory_order_release) + 2;

@@ -18,6 +18,8 @@
 static void read_lock_preempted(void);
 #define TRCU_READ_LOCK_PREEMPTED() read_lock_preempted()
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/rcu/trcu.h"
 #include "patterns/rcu/trcu_qsbr.h"
 #include "tests/misuse.h"
@@ -31,8 +33,8 @@ struct reader {
 
 static void reader_init(struct reader *r, atomic_int *order, bool qsbr)
 {
-	sem_init(&r->entered, 0, 0);
-	sem_init(&r->leave, 0, 0);
+	cr_assert_eq(sem_init(&r->entered, 0, 0), 0);
+	cr_assert_eq(sem_init(&r->leave, 0, 0), 0);
 	r->order = order;
 	r->qsbr = qsbr;
 }
@@ -120,13 +122,13 @@ Test(grace, synchronize_waits_for_a_pre_existing_reader, .timeout = 20)
 	pthread_t rt, wt;
 
 	reader_init(&r, &order, false);
-	pthread_create(&rt, NULL, reader_thread, &r);
+	cr_assert_eq(pthread_create(&rt, NULL, reader_thread, &r), 0);
 	sem_wait(&r.entered);
-	pthread_create(&wt, NULL, writer_thread, &w);
+	cr_assert_eq(pthread_create(&wt, NULL, writer_thread, &w), 0);
 	wait_until_writer_sleeps();
 	sem_post(&r.leave);
-	pthread_join(wt, NULL);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(wt, NULL), 0);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_lt(r.left_at, w.returned_at, "synchronize returned while the reader was inside");
 }
 
@@ -140,19 +142,21 @@ Test(grace, synchronize_does_not_wait_for_later_readers, .timeout = 20)
 
 	reader_init(&early, &order, false);
 	reader_init(&late, &order, false);
-	pthread_create(&et, NULL, reader_thread, &early);
+	cr_assert_eq(pthread_create(&et, NULL, reader_thread, &early), 0);
 	sem_wait(&early.entered);
-	pthread_create(&wt, NULL, writer_thread, &w);
+	cr_assert_eq(pthread_create(&wt, NULL, writer_thread, &w), 0);
 	wait_until_writer_sleeps();
-	pthread_create(&lt, NULL, reader_thread, &late);
+	cr_assert_eq(pthread_create(&lt, NULL, reader_thread, &late), 0);
 	sem_wait(&late.entered);
 	sem_post(&early.leave);
-	pthread_join(wt, NULL);	/* hangs (and times out) if it waits for the late reader */
+	/* Hangs (and times out) if it waits for the late reader. */
+	cr_assert_eq(pthread_join(wt, NULL), 0);
 	sem_post(&late.leave);
-	pthread_join(et, NULL);
-	pthread_join(lt, NULL);
+	cr_assert_eq(pthread_join(et, NULL), 0);
+	cr_assert_eq(pthread_join(lt, NULL), 0);
 	cr_assert_lt(early.left_at, w.returned_at);
-	cr_assert_lt(w.returned_at, late.left_at, "synchronize waited for a reader that came later");
+	cr_assert_lt(w.returned_at, late.left_at,
+		     "synchronize waited for a reader that came later");
 }
 
 /* A reader that leaves and at once re-enters has ended the section the writer waits for. */
@@ -182,15 +186,16 @@ Test(grace, a_reader_that_re_enters_does_not_hold_the_writer, .timeout = 20)
 	pthread_t rt, wt;
 
 	reader_init(&r, &order, false);
-	pthread_create(&rt, NULL, reentering_reader, &r);
+	cr_assert_eq(pthread_create(&rt, NULL, reentering_reader, &r), 0);
 	sem_wait(&r.entered);
-	pthread_create(&wt, NULL, writer_thread, &w);
+	cr_assert_eq(pthread_create(&wt, NULL, writer_thread, &w), 0);
 	wait_until_writer_sleeps();
 	sem_post(&r.leave);
 	sem_wait(&r.entered);	/* inside its second section */
-	pthread_join(wt, NULL);	/* hangs (and times out) if it waits for the second section */
+	/* Hangs (and times out) if it waits for the second section. */
+	cr_assert_eq(pthread_join(wt, NULL), 0);
 	sem_post(&r.leave);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_lt(r.left_at, w.returned_at);
 }
 
@@ -250,20 +255,20 @@ Test(grace, a_reader_delayed_across_a_flip_is_waited_for, .timeout = 20)
 	struct flagged_writer f = { .w = { .order = &order } };
 	pthread_t rt, wt;
 
-	sem_init(&delayed.loaded, 0, 0);
-	sem_init(&delayed.store, 0, 0);
+	cr_assert_eq(sem_init(&delayed.loaded, 0, 0), 0);
+	cr_assert_eq(sem_init(&delayed.store, 0, 0), 0);
 	reader_init(&r, &order, false);
-	pthread_create(&rt, NULL, delayed_reader, &r);
+	cr_assert_eq(pthread_create(&rt, NULL, delayed_reader, &r), 0);
 	sem_wait(&delayed.loaded);
 	trcu_synchronize();	/* the reader is at depth 0: returns, and flips the phase */
 	sem_post(&delayed.store);
 	sem_wait(&r.entered);	/* inside, with the phase from before that flip */
-	pthread_create(&wt, NULL, flagged_writer_thread, &f);
+	cr_assert_eq(pthread_create(&wt, NULL, flagged_writer_thread, &f), 0);
 	while (!atomic_load(&trcu_state.writer_waiting) && !atomic_load(&f.returned))
 		sched_yield();
 	sem_post(&r.leave);
-	pthread_join(wt, NULL);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(wt, NULL), 0);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_lt(r.left_at, f.w.returned_at, "synchronize returned while a reader that stored "
 		     "a phase from before the last flip was inside");
 }
@@ -339,7 +344,7 @@ static long worst_sections_slept_through(bool qsbr, void (*grace)(void))
 	struct stream s = { .qsbr = qsbr };
 	long worst = 0;
 
-	pthread_create(&s.thread, NULL, stream_reader, &s);
+	cr_assert_eq(pthread_create(&s.thread, NULL, stream_reader, &s), 0);
 	while (!atomic_load(&s.sections))
 		sched_yield();
 	while (atomic_load(&s.sections) < STREAM_SECTIONS && !atomic_load(&s.stop)) {
@@ -351,7 +356,7 @@ static long worst_sections_slept_through(bool qsbr, void (*grace)(void))
 		worst = n > worst ? n : worst;
 	}
 	atomic_store(&s.stop, true);
-	pthread_join(s.thread, NULL);
+	cr_assert_eq(pthread_join(s.thread, NULL), 0);
 	return worst;
 }
 
@@ -388,12 +393,12 @@ struct counted {
 
 static void count_run(struct trcu_head *head)
 {
-	atomic_fetch_add(&((struct counted *)head)->runs, 1);
+	atomic_fetch_add(&teardown_container_of(head, struct counted, head)->runs, 1);
 }
 
 Test(call, barrier_runs_every_callback_exactly_once)
 {
-	struct counted *c = calloc(N_CALLS, sizeof(*c));
+	struct counted *c = teardown_calloc("rcu", N_CALLS, sizeof(*c));
 
 	for (int i = 0; i < N_CALLS; i++)
 		trcu_call(&c[i].head, count_run);
@@ -415,14 +420,14 @@ Test(call, callback_waits_for_a_pre_existing_reader, .timeout = 20)
 	pthread_t rt;
 
 	reader_init(&r, &order, false);
-	pthread_create(&rt, NULL, reader_thread, &r);
+	cr_assert_eq(pthread_create(&rt, NULL, reader_thread, &r), 0);
 	sem_wait(&r.entered);
 	trcu_call(&c.head, count_run);
 	wait_until_writer_sleeps();	/* the callback thread is in its grace period */
 	cr_assert_eq(atomic_load(&c.runs), 0, "callback ran inside the reader's section");
 	sem_post(&r.leave);
 	trcu_barrier();
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_eq(atomic_load(&c.runs), 1);
 }
 
@@ -461,14 +466,14 @@ Test(qsbr, synchronize_waits_for_an_online_reader, .timeout = 20)
 	pthread_t rt, wt;
 
 	reader_init(&r, &order, true);
-	pthread_create(&rt, NULL, reader_thread, &r);
+	cr_assert_eq(pthread_create(&rt, NULL, reader_thread, &r), 0);
 	sem_wait(&r.entered);
-	pthread_create(&wt, NULL, writer_thread, &w);
+	cr_assert_eq(pthread_create(&wt, NULL, writer_thread, &w), 0);
 	while (!trcu_qsbr_writer_sleeps())
 		sched_yield();
 	sem_post(&r.leave);
-	pthread_join(wt, NULL);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(wt, NULL), 0);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_lt(r.left_at, w.returned_at, "synchronize returned before the quiescent state");
 }
 
@@ -501,17 +506,17 @@ Test(qsbr, the_counter_wraps_without_looking_offline, .timeout = 20)
 
 	reader_init(&r, &order, true);
 	trcu_qsbr_set_counter(ULONG_MAX);
-	pthread_create(&rt, NULL, online_after_a_grace_period, &r);
+	cr_assert_eq(pthread_create(&rt, NULL, online_after_a_grace_period, &r), 0);
 	sem_wait(&r.entered);
 	trcu_qsbr_synchronize();	/* the counter wraps */
 	sem_post(&r.leave);
 	sem_wait(&r.entered);		/* online, with the counter after the wrap */
-	pthread_create(&wt, NULL, flagged_writer_thread, &f);
+	cr_assert_eq(pthread_create(&wt, NULL, flagged_writer_thread, &f), 0);
 	while (!trcu_qsbr_writer_sleeps() && !atomic_load(&f.returned))
 		sched_yield();
 	sem_post(&r.leave);
-	pthread_join(wt, NULL);
-	pthread_join(rt, NULL);
+	cr_assert_eq(pthread_join(wt, NULL), 0);
+	cr_assert_eq(pthread_join(rt, NULL), 0);
 	cr_assert_lt(r.left_at, f.w.returned_at, "synchronize returned before the quiescent state "
 		     "of a reader online since the counter wrapped");
 }
@@ -621,7 +626,8 @@ static void qsbr_register_twice(void *arg)
 #define ASSERT_MISUSE(fn, message) \
 	do { \
 		char err_[512]; \
-		cr_assert(misuse_aborts_with(fn, NULL, "rcu: misuse: " message, err_, sizeof(err_)), \
+		cr_assert(misuse_aborts_with(fn, NULL, "rcu: misuse: " message, err_, \
+					     sizeof(err_)), \
 			  "stderr: %s", err_); \
 	} while (0)
 

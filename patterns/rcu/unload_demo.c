@@ -11,6 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdio.h>
@@ -18,6 +19,7 @@
 #include <string.h>
 #include <sys/resource.h>
 
+#include "patterns/common/die.h"
 #include "patterns/rcu/trcu.h"
 
 struct trcu_plugin_object;
@@ -50,13 +52,24 @@ static void *must_dlsym(void *module, const char *name)
 	return sym;
 }
 
+static void join_reader(pthread_t thread)
+{
+	int err = pthread_join(thread, NULL);
+
+	if (err)
+		teardown_die("rcu", err, "pthread_join (the reader)");
+}
+
 static void unload(void *module, void *callback)
 {
+	const char *mapped = "no longer mapped";
 	Dl_info info;
 
-	dlclose(module);
-	printf("main: dlclose(): module unloaded; its callback at %p is %s\n", callback,
-	       dladdr(callback, &info) ? "still mapped" : "no longer mapped");
+	if (dlclose(module))
+		teardown_die("rcu", 0, "dlclose: %s", dlerror());
+	if (dladdr(callback, &info))
+		mapped = "still mapped";
+	printf("main: dlclose(): module unloaded; its callback at %p is %s\n", callback, mapped);
 }
 
 int main(int argc, char **argv)
@@ -67,6 +80,7 @@ int main(int argc, char **argv)
 	void *module, *callback;
 	bool unload_first;
 	pthread_t thread;
+	int err;
 
 	/* The mode and the module, in either order (`bazel run` puts the module first). */
 	if (argc == 3 && argv[2][0] == '-') {
@@ -82,10 +96,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	unload_first = !strcmp(argv[1], "--unload-before-barrier");
-	setrlimit(RLIMIT_CORE, &no_core);	/* the crash is the expected outcome */
+	if (setrlimit(RLIMIT_CORE, &no_core))	/* the crash is the expected outcome */
+		teardown_die("rcu", errno, "setrlimit(RLIMIT_CORE)");
 	setvbuf(stdout, NULL, _IONBF, 0);
-	sem_init(&reader_inside, 0, 0);
-	sem_init(&reader_may_leave, 0, 0);
+	if (sem_init(&reader_inside, 0, 0) || sem_init(&reader_may_leave, 0, 0))
+		teardown_die("rcu", errno, "sem_init");
 
 	module = dlopen(argv[2], RTLD_NOW | RTLD_LOCAL);
 	if (!module) {
@@ -97,7 +112,9 @@ int main(int argc, char **argv)
 	printf("main: dlopen(): module loaded\n");
 	struct trcu_plugin_object *obj = init();
 
-	pthread_create(&thread, NULL, reader, NULL);
+	err = pthread_create(&thread, NULL, reader, NULL);
+	if (err)
+		teardown_die("rcu", err, "pthread_create (the reader)");
 	sem_wait(&reader_inside);
 	/* quote: unload_order */
 	callback = module_exit(obj, trcu_call);
@@ -105,14 +122,14 @@ int main(int argc, char **argv)
 	if (unload_first) {
 		unload(module, callback);		/* wrong: the callback is still queued */
 		sem_post(&reader_may_leave);
-		pthread_join(thread, NULL);
+		join_reader(thread);
 		printf("main: trcu_barrier(): waits for the callback\n");
 		trcu_barrier();
 	} else {
 		sem_post(&reader_may_leave);
-		pthread_join(thread, NULL);
+		join_reader(thread);
 		printf("main: trcu_barrier(): waits for the callback\n");
-		trcu_barrier();				/* right: rcu_barrier() before unload */
+		trcu_barrier();			/* right: rcu_barrier() before unload */
 		unload(module, callback);
 	}
 	/* end quote: unload_order */

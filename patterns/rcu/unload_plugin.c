@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "patterns/common/compiler.h"
 #include "patterns/rcu/trcu.h"
 
 struct trcu_plugin_object {
@@ -21,7 +22,7 @@ static void plugin_free_object(struct trcu_head *head)
 
 	if (write(STDOUT_FILENO, line, sizeof(line) - 1) < 0)
 		abort();
-	free((struct trcu_plugin_object *)head);
+	free(teardown_container_of(head, struct trcu_plugin_object, rcu));
 }
 
 /* The module's exit routine: unpublished by the caller, retired here; returns the callback. */
@@ -35,8 +36,14 @@ void *trcu_plugin_exit(struct trcu_plugin_object *obj,
 
 struct trcu_plugin_object *trcu_plugin_init(void)
 {
+	/*
+	 * A module links nothing of the catalog's (the shared object is built from headers), so
+	 * it checks its one allocation itself: the demo cannot go on without the object.
+	 */
 	struct trcu_plugin_object *obj = malloc(sizeof(*obj));
 
+	if (!obj)
+		abort();
 	obj->state = 42;
 	return obj;
 }

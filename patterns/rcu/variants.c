@@ -7,6 +7,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/rcu/trcu.h"
 #include "patterns/rcu/trcu_qsbr.h"
 #include "scenario/scenario.h"
@@ -27,15 +29,20 @@ struct device_list {
 
 static void *list_create(struct device *dev)
 {
-	struct device_list *l = malloc(sizeof(*l));
+	struct device_list *l = teardown_malloc("rcu", sizeof(*l));
+	int err = pthread_mutex_init(&l->update_lock, NULL);
 
-	pthread_mutex_init(&l->update_lock, NULL);
+	if (err)
+		teardown_die("rcu", err, "pthread_mutex_init (the list's update lock)");
 	atomic_init(&l->head, NULL);
 	for (int id = 3; id >= 1; id--) {
-		struct list_entry *e = malloc(sizeof(*e));
+		struct list_entry *e = teardown_malloc("rcu", sizeof(*e));
 
 		e->id = id;
-		e->dev = id == LIST_TARGET_ID ? dev : device_new(0);
+		if (id == LIST_TARGET_ID)
+			e->dev = dev;
+		else
+			e->dev = device_new(0);
 		atomic_init(&e->next, atomic_load_explicit(&l->head, memory_order_relaxed));
 		atomic_init(&l->head, e);
 	}
@@ -166,7 +173,7 @@ static void synchronize_teardown(void *reg)
 /* quote: call_teardown */
 static void list_entry_free_rcu(struct trcu_head *head)
 {
-	list_entry_free((struct list_entry *)((char *)head - offsetof(struct list_entry, rcu)));
+	list_entry_free(teardown_container_of(head, struct list_entry, rcu));
 }
 
 static void call_teardown(void *reg)
@@ -179,7 +186,8 @@ static void call_teardown(void *reg)
 
 static void call_destroy(void *reg)
 {
-	trcu_barrier();	/* no callback of ours may outlive the list (or, for a module, its code) */
+	/* No callback of ours may outlive the list (or, for a module, its code). */
+	trcu_barrier();
 	list_destroy(reg);
 }
 /* end quote: call_teardown */
@@ -223,29 +231,65 @@ static void qsbr_teardown(void *reg)
 }
 
 static const struct scenario_variant rcu_variants[] = {
-	{ .name = "naive", .story = "get_metadata() walks the list bare; teardown does list_del "
-	  "and kfree at once", .expect = "heap-use-after-free", .create = list_create,
-	  .callback = naive_callback, .teardown = naive_teardown, .destroy = list_destroy },
-	{ .name = "no_wait", .story = "readers use trcu_read_lock, but teardown frees without "
-	  "waiting for a grace period", .expect = "heap-use-after-free", .create = list_create,
-	  .reader_start = rcu_reader_start, .reader_stop = rcu_reader_stop,
-	  .callback = rcu_callback, .teardown = no_wait_teardown, .destroy = list_destroy },
-	{ .name = "synchronize", .story = "list_del_rcu, trcu_synchronize, then free",
-	  .create = list_create, .reader_start = rcu_reader_start, .reader_stop = rcu_reader_stop,
-	  .callback = rcu_callback, .teardown = synchronize_teardown, .destroy = list_destroy },
-	{ .name = "call", .story = "list_del_rcu, trcu_call frees later; destroy runs trcu_barrier",
-	  .create = list_create, .reader_start = rcu_reader_start, .reader_stop = rcu_reader_stop,
-	  .callback = rcu_callback, .teardown = call_teardown, .destroy = call_destroy },
-	{ .name = "qsbr", .story = "QSBR: empty read side, quiescent state after each callback; "
-	  "list_del_rcu, trcu_qsbr_synchronize, free", .create = list_create,
-	  .reader_start = qsbr_reader_start, .reader_stop = qsbr_reader_stop,
-	  .callback = qsbr_callback, .teardown = qsbr_teardown, .destroy = list_destroy },
+	{
+		.name = "naive",
+		.story = "get_metadata() walks the list bare; teardown does list_del and kfree at "
+			 "once",
+		.expect = "heap-use-after-free",
+		.create = list_create,
+		.callback = naive_callback,
+		.teardown = naive_teardown,
+		.destroy = list_destroy,
+	},
+	{
+		.name = "no_wait",
+		.story = "readers use trcu_read_lock, but teardown frees without waiting for a "
+			 "grace period",
+		.expect = "heap-use-after-free",
+		.create = list_create,
+		.reader_start = rcu_reader_start,
+		.reader_stop = rcu_reader_stop,
+		.callback = rcu_callback,
+		.teardown = no_wait_teardown,
+		.destroy = list_destroy,
+	},
+	{
+		.name = "synchronize",
+		.story = "list_del_rcu, trcu_synchronize, then free",
+		.create = list_create,
+		.reader_start = rcu_reader_start,
+		.reader_stop = rcu_reader_stop,
+		.callback = rcu_callback,
+		.teardown = synchronize_teardown,
+		.destroy = list_destroy,
+	},
+	{
+		.name = "call",
+		.story = "list_del_rcu, trcu_call frees later; destroy runs trcu_barrier",
+		.create = list_create,
+		.reader_start = rcu_reader_start,
+		.reader_stop = rcu_reader_stop,
+		.callback = rcu_callback,
+		.teardown = call_teardown,
+		.destroy = call_destroy,
+	},
+	{
+		.name = "qsbr",
+		.story = "QSBR: empty read side, quiescent state after each callback; "
+			 "list_del_rcu, trcu_qsbr_synchronize, free",
+		.create = list_create,
+		.reader_start = qsbr_reader_start,
+		.reader_stop = qsbr_reader_stop,
+		.callback = qsbr_callback,
+		.teardown = qsbr_teardown,
+		.destroy = list_destroy,
+	},
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "rcu",
-	.source_case = "Linux module: get_metadata() returns a list entry; another CPU does list_del and "
-		"kfree; the caller dereferences freed memory",
+	.source_case = "Linux module: get_metadata() returns a list entry; another CPU does "
+		       "list_del and kfree; the caller dereferences freed memory",
 	.variants = rcu_variants,
-	.n_variants = sizeof(rcu_variants) / sizeof(rcu_variants[0]),
+	.n_variants = TEARDOWN_ARRAY_SIZE(rcu_variants),
 };
