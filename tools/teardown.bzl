@@ -1,24 +1,28 @@
 # SPDX-License-Identifier: BSD-2-Clause
 """The catalog's build vocabulary: what every pattern directory declares.
 
+  teardown_lab            a lab from one table: its library, race test, unit tests, benchmarks,
+                          and the file groups that other builds compile and chapters/ quotes
+  teardown_lab_library    a build of a lab's implementation (teardown_lab's, or another one with
+                          its own defines)
   teardown_race_test      the pattern's race lab, built with a sanitizer, and the test driving it
   teardown_unit_test      Criterion tests of the pattern's API contract and misuse
   teardown_bench_library  the pattern's hot-path benchmarks, linked into //bench:compare
+  SANITIZER               the sanitizer of the race binaries, for copts and linkopts
 """
 
 # -O1 -g keeps the sanitizer's stack frames readable; TEARDOWN_RACE_HOOKS turns on
 # scenario/hooks.h, which the forced schedule needs.
 RACE_COPTS = ["-DTEARDOWN_RACE_HOOKS", "-O1", "-g", "-fno-omit-frame-pointer"]
 
-_SANITIZER = select({
-    "//tools:asan": ["-fsanitize=address"],
-    "//conditions:default": ["-fsanitize=thread"],
-})
-
-_CLANG_SANITIZER = select({
+# The sanitizer every race binary is built with: ThreadSanitizer, or AddressSanitizer under
+# --config=asan (the two cannot be linked into one program).
+_SANITIZER_FLAG = {
     "//tools:asan": "-fsanitize=address",
     "//conditions:default": "-fsanitize=thread",
-})
+}
+
+SANITIZER = select({setting: [flag] for setting, flag in _SANITIZER_FLAG.items()})
 
 # Every benchmark loop starts on a 32-byte boundary. Without it the baseline's 6-instruction
 # loop ran in 0.28 ns in one build and 0.55 ns in the next, depending on whether it happened to
@@ -27,6 +31,83 @@ BENCH_COPTS = ["-falign-loops=32"]
 
 # The harness and the helpers every race binary compiles in.
 _RACE_SRCS = ["//scenario:race_srcs", "//patterns/common:srcs"]
+
+# What every lab's implementation is built on.
+_LAB_DEPS = ["//patterns/common", "//scenario"]
+
+def teardown_lab(
+        name,
+        srcs,
+        hdrs,
+        unit_test,
+        bench,
+        bench_deps = [],
+        no_membarrier = None,
+        unit_test_no_membarrier = False,
+        builds = {}):
+    """A lab, declared from one table in which each of its sources is named once.
+
+    It declares :<name>, :race_test, :unit_test, :bench and :bench_bin, the file groups
+    :lab_srcs (the implementation alone, no variants, tests or benchmarks, for builds that compile
+    it with their own flags: the torture run and the AArch64 cross-build) and :srcs (every .c and
+    .h of the directory: what chapters/ quotes), and the optional targets below.
+
+    Args:
+      name: the library: the implementation, srcs and hdrs (teardown_lab_library).
+      srcs: the implementation's .c files.
+      hdrs: its headers.
+      unit_test: the sources of :unit_test, Criterion tests against :<name>.
+      bench: the sources of :bench (linked into //bench:compare) and :bench_bin.
+      bench_deps: what the benchmarks compare against (liburcu, Concurrency Kit).
+      no_membarrier: the lab's *_NO_MEMBARRIER variable; :race_test_no_membarrier then drives
+        the race binaries (srcs, hdrs and variants.c) with full fences on both sides instead of
+        membarrier.
+      unit_test_no_membarrier: True for :unit_test_no_membarrier, the unit tests in that mode.
+      builds: {b: defines}: for each b, :<name>_<b>, the implementation built with those
+        defines, and :unit_test_<b>, the unit tests against it.
+    """
+    teardown_lab_library(name = name, srcs = srcs, hdrs = hdrs)
+    teardown_race_test(
+        name = "race_test",
+        srcs = srcs + hdrs + ["variants.c"],
+        no_membarrier = no_membarrier,
+    )
+    teardown_unit_test(name = "unit_test", srcs = unit_test, deps = [":" + name])
+    if unit_test_no_membarrier:
+        teardown_unit_test(
+            name = "unit_test_no_membarrier",
+            srcs = unit_test,
+            deps = [":" + name],
+            env = {no_membarrier: "1"},
+        )
+    for build, defines in builds.items():
+        teardown_lab_library(
+            name = name + "_" + build,
+            srcs = srcs,
+            hdrs = hdrs,
+            defines = defines,
+            testonly = True,
+        )
+        teardown_unit_test(
+            name = "unit_test_" + build,
+            srcs = unit_test,
+            deps = [":" + name + "_" + build],
+        )
+    teardown_bench_library(name = "bench", srcs = bench, deps = [":" + name] + bench_deps)
+    native.filegroup(name = "lab_srcs", srcs = srcs + hdrs)
+    native.filegroup(name = "srcs", srcs = native.glob(["*.c", "*.h"]))
+
+def teardown_lab_library(name, srcs, hdrs, defines = [], testonly = False):
+    """A build of a lab's implementation, on patterns/common and the scenario."""
+    native.cc_library(
+        name = name,
+        srcs = srcs,
+        hdrs = hdrs,
+        defines = defines,
+        linkopts = ["-pthread"],
+        testonly = testonly,
+        deps = _LAB_DEPS,
+    )
 
 def teardown_race_test(
         name,
@@ -48,18 +129,23 @@ def teardown_race_test(
     native.cc_binary(
         name = name + "_gcc",
         srcs = srcs + _RACE_SRCS,
-        copts = RACE_COPTS + _SANITIZER,
-        linkopts = _SANITIZER + ["-pthread", "-ldl"],
+        copts = RACE_COPTS + SANITIZER,
+        linkopts = SANITIZER + ["-pthread", "-ldl"],
         testonly = True,
     )
     if clang:
         bins.append(name + "_clang")
+
+        # A genrule, not a cc_binary: Bazel 4 gives a build one C toolchain (gcc, or clang under
+        # --config=clang), and this binary is built with clang beside the gcc one in the same
+        # build. So it calls clang itself, with the gcc binary's flags, on the same sources
+        # (the headers are listed for the sandbox; only the .c files are compiled).
         native.genrule(
             name = name + "_clang_build",
             srcs = srcs + _RACE_SRCS,
             outs = [name + "_clang"],
             cmd = ("clang -std=gnu11 -Wall -Werror -iquote . -fdebug-prefix-map=$$PWD/= " +
-                   " ".join(RACE_COPTS) + " " + _CLANG_SANITIZER +
+                   " ".join(RACE_COPTS) + " " + select(_SANITIZER_FLAG) +
                    " $$(for f in $(SRCS); do case $$f in *.c) echo $$f;; esac; done)" +
                    " -o $@ -pthread -ldl"),
             testonly = True,
@@ -100,7 +186,7 @@ def teardown_unit_test(name, srcs, deps = [], size = "small", env = {}):
     )
 
 def teardown_bench_library(name, srcs, deps = []):
-    """A pattern's benchmarks, registered at start-up (hence alwayslink), plus a binary of its own."""
+    """A pattern's benchmarks, registered at start-up (hence alwayslink), and a binary of them."""
     native.cc_library(
         name = name,
         srcs = srcs,
