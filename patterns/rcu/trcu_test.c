@@ -9,8 +9,10 @@
 #include <limits.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -410,6 +412,53 @@ Test(call, barrier_runs_every_callback_exactly_once)
 	for (int i = 0; i < N_CALLS; i++)
 		cr_assert_eq(atomic_load(&c[i].runs), 1);
 	free(c);
+}
+
+/*
+ * The first trcu_call() starts the callback thread. In a child whose address space has no room
+ * for another thread's stack, pthread_create fails (EAGAIN): a fatal error with errno and place,
+ * not misuse. Root ignores RLIMIT_NPROC, so the limit is on the address space; the stacks glibc
+ * keeps from threads that have exited (the fork copied them) are used up first.
+ */
+static void *parked_thread(void *unused)
+{
+	(void)unused;
+	for (;;)
+		pause();
+	return NULL;
+}
+
+static void call_without_room_for_a_thread(void *arg)
+{
+	struct rlimit as = { 0, 0 };
+	unsigned long pages = 0;
+	FILE *statm = fopen("/proc/self/statm", "r");
+	pthread_t t;
+
+	if (!statm || fscanf(statm, "%lu", &pages) != 1)
+		abort();
+	fclose(statm);
+	as.rlim_cur = as.rlim_max = pages * (rlim_t)sysconf(_SC_PAGESIZE);
+	if (setrlimit(RLIMIT_AS, &as))
+		abort();
+	for (int i = 0; i < 1000; i++)
+		if (pthread_create(&t, NULL, parked_thread, NULL))
+			break;
+	trcu_call(arg, count_run);
+}
+
+Test(call, a_callback_thread_that_cannot_start_is_fatal)
+{
+	struct counted c = { 0 };
+	char err[512];
+
+	if (TEARDOWN_ASAN)	/* ASan maps its own shadow and reports the failure first */
+		cr_skip_test("AddressSanitizer reserves the address space this test limits");
+	cr_assert(misuse_aborts_with(call_without_room_for_a_thread, &c.head,
+				     "teardown: rcu: fatal: cannot start the callback thread at ",
+				     err, sizeof(err)),
+		  "stderr: %s", err);
+	cr_assert(strstr(err, "Resource temporarily unavailable"), "stderr: %s", err);
 }
 
 Test(call, callback_waits_for_a_pre_existing_reader, .timeout = 20)
