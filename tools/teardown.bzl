@@ -44,7 +44,8 @@ def teardown_lab(
         bench_deps = [],
         no_membarrier = None,
         unit_test_no_membarrier = False,
-        builds = {}):
+        builds = {},
+        plain_tests = []):
     """A lab, declared from one table in which each of its sources is named once.
 
     It declares :<name>, :race_test, :unit_test, :bench and :bench_bin, the file groups
@@ -65,6 +66,8 @@ def teardown_lab(
       unit_test_no_membarrier: True for :unit_test_no_membarrier, the unit tests in that mode.
       builds: {b: defines}: for each b, :<name>_<b>, the implementation built with those
         defines, and :unit_test_<b>, the unit tests against it.
+      plain_tests: plain C tests against :<name>, each built from its name + ".c" (not
+        Criterion, so that --config=tsan runs them too).
     """
     teardown_lab_library(name = name, srcs = srcs, hdrs = hdrs)
     teardown_race_test(
@@ -92,6 +95,13 @@ def teardown_lab(
             name = "unit_test_" + build,
             srcs = unit_test,
             deps = [":" + name + "_" + build],
+        )
+    for test in plain_tests:
+        native.cc_test(
+            name = test,
+            size = "small",
+            srcs = [test + ".c"],
+            deps = [":" + name],
         )
     teardown_bench_library(name = "bench", srcs = bench, deps = [":" + name] + bench_deps)
     native.filegroup(name = "lab_srcs", srcs = srcs + hdrs)
