@@ -44,80 +44,80 @@ bit freed;			/* ghost: teardown has freed the instance */
 byte finished;			/* ghost: threads that have returned */
 
 /* A plain store (mov): into the buffer; it waits for room, as a full buffer stalls. */
-inline STORE(t, a, v)
+inline STORE(th, addr, val)
 {
 	atomic {
-		sb_n[t] < SB ->
-		sb_a[t * SB + sb_n[t]] = a;
-		sb_v[t * SB + sb_n[t]] = v;
-		sb_n[t]++
+		sb_n[th] < SB ->
+		sb_a[th * SB + sb_n[th]] = addr;
+		sb_v[th * SB + sb_n[th]] = val;
+		sb_n[th]++
 	}
 }
 
 /* A plain load (mov): the newest store to `a` in our own buffer, else memory. */
-inline LOAD(t, a, r)
+inline LOAD(th, addr, val)
 {
 	atomic {
-		r = mem[a];
+		val = mem[addr];
 		if
-		:: sb_n[t] > 0 && sb_a[t * SB] == a -> r = sb_v[t * SB]
+		:: sb_n[th] > 0 && sb_a[th * SB] == addr -> val = sb_v[th * SB]
 		:: else
 		fi;
 		if
-		:: sb_n[t] > 1 && sb_a[t * SB + 1] == a -> r = sb_v[t * SB + 1]
+		:: sb_n[th] > 1 && sb_a[th * SB + 1] == addr -> val = sb_v[th * SB + 1]
 		:: else
 		fi
 	}
 }
 
 /* The oldest buffered store reaches memory. */
-inline DRAIN_ONE(t)
+inline DRAIN_ONE(th)
 {
-	mem[sb_a[t * SB]] = sb_v[t * SB];
-	sb_a[t * SB] = sb_a[t * SB + 1];
-	sb_v[t * SB] = sb_v[t * SB + 1];
-	sb_a[t * SB + 1] = 0;
-	sb_v[t * SB + 1] = 0;
-	sb_n[t]--
+	mem[sb_a[th * SB]] = sb_v[th * SB];
+	sb_a[th * SB] = sb_a[th * SB + 1];
+	sb_v[th * SB] = sb_v[th * SB + 1];
+	sb_a[th * SB + 1] = 0;
+	sb_v[th * SB + 1] = 0;
+	sb_n[th]--
 }
 
 /* mfence, or the drain that opens every lock-prefixed instruction. */
-inline FENCE(t)
+inline FENCE(th)
 {
 	atomic {
 		do
-		:: sb_n[t] > 0 -> DRAIN_ONE(t)
+		:: sb_n[th] > 0 -> DRAIN_ONE(th)
 		:: else -> break
 		od
 	}
 }
 
 /* lock xadd: drains the buffer, then reads and writes memory in one step. */
-inline FETCH_ADD(t, a, d, old)
+inline FETCH_ADD(th, addr, delta, oldval)
 {
 	atomic {
-		FENCE(t);
-		old = mem[a];
-		mem[a] = mem[a] + d
+		FENCE(th);
+		oldval = mem[addr];
+		mem[addr] = mem[addr] + delta
 	}
 }
 
-inline FETCH_SUB(t, a, d, old)
+inline FETCH_SUB(th, addr, delta, oldval)
 {
 	atomic {
-		FENCE(t);
-		old = mem[a];
-		mem[a] = mem[a] - d
+		FENCE(th);
+		oldval = mem[addr];
+		mem[addr] = mem[addr] - delta
 	}
 }
 
 /* xchg */
-inline EXCHANGE(t, a, v, old)
+inline EXCHANGE(th, addr, val, oldval)
 {
 	atomic {
-		FENCE(t);
-		old = mem[a];
-		mem[a] = v
+		FENCE(th);
+		oldval = mem[addr];
+		mem[addr] = val
 	}
 }
 
@@ -126,31 +126,31 @@ inline EXCHANGE(t, a, v, old)
  * reads the word), then "sleep if the word still holds expected", atomically under the hash
  * bucket's lock; the thread runs again only when woken.
  */
-inline FUTEX_WAIT(t, a, expected)
+inline FUTEX_WAIT(th, addr, expect_val)
 {
-	FENCE(t);
+	FENCE(th);
 	atomic {
 		if
-		:: mem[a] == expected -> sleeping[t] = a + 1
+		:: mem[addr] == expect_val -> sleeping[th] = addr + 1
 		:: else
 		fi
 	}
-	sleeping[t] == 0
+	sleeping[th] == 0
 }
 
 /*
  * futex_wake_all(word): the waker's full barrier, then every sleeper on the word runs again.
  * The caller declares `byte _u`.
  */
-inline FUTEX_WAKE(t, a)
+inline FUTEX_WAKE(th, addr)
 {
-	FENCE(t);
+	FENCE(th);
 	atomic {
 		_u = 0;
 		do
 		:: _u < NT ->
 			if
-			:: sleeping[_u] == a + 1 -> sleeping[_u] = 0
+			:: sleeping[_u] == addr + 1 -> sleeping[_u] = 0
 			:: else
 			fi;
 			_u++
