@@ -13,6 +13,8 @@
 #   --ltl NAME  liveness or safety: check the model's `ltl NAME { ... }` claim (pan -a -N NAME).
 #   (neither)   safety: assertions and invalid end states (pan compiled -DSAFETY -DNOCLAIM,
 #               so a model may hold ltl claims and still be checked for safety).
+#   --no-end    safety without invalid end states (pan -E): assertions only, for a version
+#               that also deadlocks and should be seen breaking an assertion.
 #   --fair      with --np or --ltl: weak fairness (pan -f), for models that spin in a loop.
 #   --why TEXT  with violates: pan's error line must contain TEXT (grep -E), e.g.
 #               'assertion violated', 'invalid end state', 'non-progress cycle',
@@ -61,6 +63,7 @@ depth=100000
 memlim=1024
 hash=22
 fair=
+noend=
 defines=()
 ccflags=()
 while [ $# -gt 0 ]; do
@@ -75,6 +78,7 @@ while [ $# -gt 0 ]; do
 	--hash) [ $# -ge 2 ] || usage; hash=$2; shift ;;
 	--noreduce) ccflags+=(-DNOREDUCE) ;;
 	--fair) fair=1 ;;
+	--no-end) noend=1 ;;
 	--cc) [ $# -ge 2 ] || usage; ccflags+=("$2"); shift ;;
 	*) echo "spin_check: unknown option '$1'" >&2; usage ;;
 	esac
@@ -116,6 +120,10 @@ safety) cc+=(-DSAFETY -DNOCLAIM) ;;
 np) cc+=(-DNP); run+=(-l) ;;
 ltl) run+=(-a -N "$ltl") ;;
 esac
+if [ -n "$noend" ]; then
+	[ "$mode" = safety ] || { echo "spin_check: --no-end is for safety runs" >&2; exit 2; }
+	run+=(-E)
+fi
 if [ -n "$fair" ]; then
 	[ "$mode" != safety ] || { echo "spin_check: --fair needs --np or --ltl" >&2; exit 2; }
 	run+=(-f)
