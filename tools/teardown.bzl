@@ -8,6 +8,7 @@
   teardown_race_test      the pattern's race lab, built with a sanitizer, and the test driving it
   teardown_unit_test      Criterion tests of the pattern's API contract and misuse
   teardown_bench_library  the pattern's hot-path benchmarks, linked into //bench:compare
+  teardown_sh_test        a shell test, given the paths of the programs it runs
   SANITIZER               the sanitizer of the race binaries, for copts and linkopts
 """
 
@@ -209,4 +210,14 @@ def teardown_bench_library(name, srcs, deps = []):
         name = name + "_bin",
         deps = [":" + name, "//bench:baseline", "//bench:main"],
         tags = ["benchmark"],
+    )
+
+def teardown_sh_test(name, runs, size = "small"):
+    """The shell test name + ".sh", given as arguments the paths of runs (labels), in that order."""
+    native.sh_test(
+        name = name,
+        size = size,
+        srcs = [name + ".sh"],
+        args = ["$(rootpath %s)" % program for program in runs],
+        data = runs,
     )
