@@ -19,6 +19,8 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/rundown/rundown.h"
 #include "patterns/rundown/rundown_ca.h"
 #include "patterns/rundown/rundown_kref.h"
@@ -33,11 +35,12 @@ struct rundown_lagg_softc {
 
 /* The ifnet, in the registration point: its memory stays valid after the softc is freed. */
 struct rundown_lagg_ifnet {
-	_Atomic uint32_t if_refcount;			/* if_ref / if_rele: counts the ifnet */
-	_Atomic(struct rundown_lagg_softc *) if_softc;	/* NULL once clone_destroy unpublished */
-	pthread_mutex_t if_index_lock;			/* fix 2: guards lookup and unpublish */
-	struct rundown_ref if_rundown;			/* fix 1 */
-	struct rundown_ca *if_rundown_ca;		/* fix 3 (allocated: it is 4 KiB) */
+	_Atomic uint32_t if_refcount;		/* if_ref / if_rele: counts the ifnet */
+	/* NULL once clone_destroy unpublished it. */
+	_Atomic(struct rundown_lagg_softc *) if_softc;
+	pthread_mutex_t if_index_lock;		/* fix 2: guards lookup and unpublish */
+	struct rundown_ref if_rundown;		/* fix 1 */
+	struct rundown_ca *if_rundown_ca;	/* fix 3 (allocated: it is 4 KiB) */
 };
 /* end quote: registration */
 
@@ -62,9 +65,9 @@ extern _Thread_local struct rundown_lagg_softc *rundown_lagg_held_sc
 
 static inline struct rundown_lagg_softc *rundown_lagg_softc_new(struct device *dev)
 {
-	struct rundown_lagg_softc *sc = malloc(sizeof(*sc));
+	struct rundown_lagg_softc *sc = teardown_malloc("rundown", sizeof(*sc));
 
-	rundown_kref_init(&sc->sc_refs);	/* the reference the interface holds while attached */
+	rundown_kref_init(&sc->sc_refs);	/* the interface's reference, while attached */
 	sc->sc_dev = dev;
 	return sc;
 }
@@ -79,7 +82,7 @@ static inline void rundown_lagg_softc_free(struct rundown_lagg_softc *sc)
 
 static inline void rundown_lagg_if_freed(struct rundown_kref *k)
 {
-	rundown_lagg_softc_free((struct rundown_lagg_softc *)k);	/* sc_refs is the first member */
+	rundown_lagg_softc_free(teardown_container_of(k, struct rundown_lagg_softc, sc_refs));
 }
 
 /* The softc pointer as the ioctl reads it; acquire pairs with the creator's release store. */
@@ -102,7 +105,8 @@ static inline struct device *rundown_lagg_enter_ifref(struct rundown_lagg_ifnet 
 		atomic_fetch_sub_explicit(&ifp->if_refcount, 1, memory_order_relaxed);
 		return NULL;
 	}
-	SCENARIO_NOTE("sc = ifp->if_softc = %p; uses sc->sc_dev %p", (void *)sc, (void *)sc->sc_dev);
+	SCENARIO_NOTE("sc = ifp->if_softc = %p; uses sc->sc_dev %p", (void *)sc,
+		      (void *)sc->sc_dev);
 	return sc->sc_dev;
 }
 
@@ -144,10 +148,12 @@ static inline struct device *rundown_lagg_enter_kref(struct rundown_lagg_ifnet *
 	struct rundown_lagg_softc *sc;
 
 	pthread_mutex_lock(&ifp->if_index_lock);
-	sc = atomic_load_explicit(&ifp->if_softc, memory_order_relaxed);	/* the lock orders it */
+	/* Relaxed: the lock orders it. */
+	sc = atomic_load_explicit(&ifp->if_softc, memory_order_relaxed);
 	if (sc) {
 		SCENARIO_NOTE("under the index lock: sc = ifp->if_softc = %p", (void *)sc);
-		SCENARIO_READER_WINDOW();	/* the same place as naive (b), but inside the lock */
+		/* The same place as naive (b), but inside the lock. */
+		SCENARIO_READER_WINDOW();
 		RUNDOWN_LAGG_LOOKUP_LOADED();
 		if (!rundown_kref_get_unless_zero(&sc->sc_refs))
 			sc = NULL;
@@ -173,7 +179,8 @@ static inline struct device *rundown_lagg_enter_rundown(struct rundown_lagg_ifne
 {
 	if (!rundown_acquire(&ifp->if_rundown))
 		return NULL;
-	return rundown_lagg_softc_of(ifp)->sc_dev;	/* published until the rundown completes */
+	/* Published until the rundown completes. */
+	return rundown_lagg_softc_of(ifp)->sc_dev;
 }
 
 static inline void rundown_lagg_exit_rundown(struct rundown_lagg_ifnet *ifp, struct device *dev)
@@ -200,10 +207,12 @@ static inline void rundown_lagg_exit_ca(struct rundown_lagg_ifnet *ifp, struct d
 /* The registration point with a softc attached (lagg_clone_create). */
 static inline struct rundown_lagg_ifnet *rundown_lagg_ifnet_new(struct device *dev)
 {
-	struct rundown_lagg_ifnet *ifp = malloc(sizeof(*ifp));
+	struct rundown_lagg_ifnet *ifp = teardown_malloc("rundown", sizeof(*ifp));
+	int err = pthread_mutex_init(&ifp->if_index_lock, NULL);
 
+	if (err)
+		teardown_die("rundown", err, "pthread_mutex_init");
 	atomic_init(&ifp->if_refcount, 1);
-	pthread_mutex_init(&ifp->if_index_lock, NULL);
 	rundown_init(&ifp->if_rundown);
 	ifp->if_rundown_ca = rundown_ca_new();
 	/* release: pairs with rundown_lagg_softc_of(); the softc is complete before it is seen. */

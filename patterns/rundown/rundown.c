@@ -5,17 +5,20 @@
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 
-void rundown_acquire_overflow(void)
+void rundown_acquire_misuse(void)
 {
 	teardown_misuse("rundown", "rundown_acquire: more than %u protections held at once",
 			RUNDOWN_MAX_HOLDERS);
 }
 
-/* quote: release_slow */
-void rundown_release_slow(struct rundown_ref *ref, uint32_t before)
+void rundown_release_misuse(void)
 {
-	if (before < RUNDOWN_ONE)
-		teardown_misuse("rundown", "rundown_release without a matching rundown_acquire");
+	teardown_misuse("rundown", "rundown_release without a matching rundown_acquire");
+}
+
+/* quote: release_slow */
+void rundown_wake_waiter(struct rundown_ref *ref)
+{
 	SCENARIO_NOTE("rundown_release: last holder out; wakes the waiter");
 	/*
 	 * The decrement that got us here may already have let the wait return, and the owner may
@@ -74,7 +77,7 @@ void rundown_completed(struct rundown_ref *ref)
 	if (atomic_load_explicit(&ref->word, memory_order_relaxed) != RUNDOWN_ACTIVE)
 		teardown_misuse("rundown", "rundown_completed before rundown_wait_for_release "
 			       "returned");
-	/* The word already says "run down, no holders": nothing to store (NT clears its wait block). */
+	/* Already "run down, no holders": nothing to store (NT clears its wait block here). */
 }
 
 void rundown_reinit(struct rundown_ref *ref)

@@ -30,6 +30,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "patterns/common/compiler.h"
 #include "scenario/hooks.h"
 
 #define RUNDOWN_ACTIVE 1u	/* bit 0: wait has begun; acquire fails */
@@ -48,9 +49,13 @@ static inline void rundown_init(struct rundown_ref *ref)
 	atomic_init(&ref->word, 0);
 }
 
-/* Out of line: misuse (release without acquire, count overflow), or waking the waiter. */
-void rundown_release_slow(struct rundown_ref *ref, uint32_t before);
-void rundown_acquire_overflow(void) __attribute__((noreturn));
+/* private: called only by the inline functions below; not API */
+/* Count overflow: more than RUNDOWN_MAX_HOLDERS protections at once. Aborts. */
+void rundown_acquire_misuse(void) __attribute__((noreturn, cold));
+/* A release without a matching acquire. Aborts. */
+void rundown_release_misuse(void) __attribute__((noreturn, cold));
+/* The last holder out of an active rundown: wakes the waiter (the ref may be freed already). */
+void rundown_wake_waiter(struct rundown_ref *ref);
 
 /*
  * ExAcquireRundownProtection. True: the object may be used until rundown_release(). False:
@@ -62,19 +67,20 @@ static inline bool rundown_acquire(struct rundown_ref *ref)
 	uint32_t word = atomic_load_explicit(&ref->word, memory_order_relaxed);
 
 	do {
-		if (__builtin_expect(word & RUNDOWN_ACTIVE, 0)) {
+		if (teardown_unlikely(word & RUNDOWN_ACTIVE)) {
 			SCENARIO_NOTE("rundown_acquire: rundown active, turned away");
 			return false;
 		}
-		if (__builtin_expect(word / RUNDOWN_ONE == RUNDOWN_MAX_HOLDERS, 0))
-			rundown_acquire_overflow();
+		if (teardown_unlikely(word / RUNDOWN_ONE == RUNDOWN_MAX_HOLDERS))
+			rundown_acquire_misuse();
 		/*
-		 * acquire on success: pairs with rundown_reinit()'s release store, so a holder of the
-		 * protection sees the object published before the re-initialization. Relaxed on
-		 * failure: we only retry.
+		 * acquire on success: pairs with rundown_reinit()'s release store, so a holder of
+		 * the protection sees the object published before the re-initialization. Relaxed
+		 * on failure: we only retry.
 		 */
 	} while (!atomic_compare_exchange_weak_explicit(&ref->word, &word, word + RUNDOWN_ONE,
-							memory_order_acquire, memory_order_relaxed));
+							memory_order_acquire,
+							memory_order_relaxed));
 	SCENARIO_NOTE("rundown_acquire: protection granted (%u held)", word / RUNDOWN_ONE + 1);
 	return true;
 }
@@ -93,9 +99,12 @@ static inline void rundown_release(struct rundown_ref *ref)
 	/* From here the wait may return and the owner free the ref: only `before` is read. */
 	SCENARIO_RELEASER_TAIL();
 	SCENARIO_NOTE("rundown_release: protection released");
-	/* The last holder out of an active rundown wakes the waiter; < ONE is release without acquire. */
-	if (__builtin_expect(before == RUNDOWN_ACTIVE + RUNDOWN_ONE || before < RUNDOWN_ONE, 0))
-		rundown_release_slow(ref, before);
+	/* No holder before us: a release without an acquire. */
+	if (teardown_unlikely(before < RUNDOWN_ONE))
+		rundown_release_misuse();
+	/* The last holder out of an active rundown wakes the waiter. */
+	if (teardown_unlikely(before == RUNDOWN_ACTIVE + RUNDOWN_ONE))
+		rundown_wake_waiter(ref);
 }
 /* end quote: release */
 

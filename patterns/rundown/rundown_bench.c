@@ -6,6 +6,7 @@
  * With more readers than CPUs (4 and 16 here) that is the "retry until it works" caller.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "bench/reader_thread.h"
 #include "bench/scenario_bench.h"
+#include "patterns/common/die.h"
 #include "patterns/rundown/lagg.h"
 
 static struct rundown_lagg_ifnet *bench_ifp;
@@ -62,7 +64,7 @@ struct latency_readers {
 	atomic_bool stop;
 	atomic_int running;
 	bool cache_aware;
-	cpu_set_t waiter_saved;	/* the benchmark thread's affinity, restored by readers_stop() */
+	cpu_set_t waiter_saved;	/* the bench thread's affinity; readers_stop() restores it */
 };
 
 static struct latency_readers readers;
@@ -105,10 +107,14 @@ static void readers_start(bench_state *s, bool cache_aware)
 	readers.cache_aware = cache_aware;
 	atomic_store(&readers.stop, false);
 	atomic_store(&readers.running, 0);
-	sched_getaffinity(0, sizeof(readers.waiter_saved), &readers.waiter_saved);
+	if (sched_getaffinity(0, sizeof(readers.waiter_saved), &readers.waiter_saved))
+		teardown_die("rundown", errno, "sched_getaffinity");
 	pin_to(pthread_self(), 0);
 	for (int i = 0; i < readers.n; i++) {
-		pthread_create(&readers.thread[i], NULL, latency_reader, &readers);
+		int err = pthread_create(&readers.thread[i], NULL, latency_reader, &readers);
+
+		if (err)
+			teardown_die("rundown", err, "pthread_create");
 		pin_to(readers.thread[i], 1 + i);
 	}
 	while (atomic_load(&readers.running) < readers.n)
@@ -117,10 +123,18 @@ static void readers_start(bench_state *s, bool cache_aware)
 
 static void readers_stop(void)
 {
+	int err;
+
 	atomic_store(&readers.stop, true);
-	for (int i = 0; i < readers.n; i++)
-		pthread_join(readers.thread[i], NULL);
-	pthread_setaffinity_np(pthread_self(), sizeof(readers.waiter_saved), &readers.waiter_saved);
+	for (int i = 0; i < readers.n; i++) {
+		err = pthread_join(readers.thread[i], NULL);
+		if (err)
+			teardown_die("rundown", err, "pthread_join");
+	}
+	err = pthread_setaffinity_np(pthread_self(), sizeof(readers.waiter_saved),
+				     &readers.waiter_saved);
+	if (err)
+		teardown_die("rundown", err, "pthread_setaffinity_np");
 }
 
 static void bm_one_word_wait(bench_state *s)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/common/futex.h"
 #include "patterns/common/misuse.h"
 
@@ -39,10 +41,9 @@ static void rundown_ca_writer_fence(void)
 
 struct rundown_ca *rundown_ca_new(void)
 {
-	struct rundown_ca *ca = aligned_alloc(RUNDOWN_CA_CACHE_LINE, sizeof(*ca));
+	struct rundown_ca *ca = teardown_aligned_alloc("rundown", TEARDOWN_CACHE_LINE,
+						       sizeof(*ca));
 
-	if (!ca)
-		teardown_misuse("rundown", "rundown_ca_new: out of memory");
 	memset(ca, 0, sizeof(*ca));
 	return ca;
 }
@@ -62,8 +63,8 @@ void rundown_ca_register_thread(void)
 		teardown_misuse("rundown", "rundown_ca_register_thread called twice on one thread");
 	do {
 		if (used == UINT64_MAX)
-			teardown_misuse("rundown", "more than %d threads registered with rundown_ca",
-					RUNDOWN_CA_MAX_THREADS);
+			teardown_misuse("rundown", "more than %d threads registered with "
+					"rundown_ca", RUNDOWN_CA_MAX_THREADS);
 		slot = (unsigned)__builtin_ctzll(~used);
 		/*
 		 * acquire: pairs with the release in rundown_ca_unregister_thread(). A slot's shard
@@ -90,23 +91,23 @@ void rundown_ca_unregister_thread(void)
 }
 /* end quote: ca_register */
 
-void rundown_ca_unregistered(void)
+void rundown_ca_unregistered_misuse(void)
 {
 	teardown_misuse("rundown", "rundown_ca_acquire or rundown_ca_release on a thread that did "
 		       "not call rundown_ca_register_thread");
 }
 
-void rundown_ca_acquire_nested(struct rundown_ca_shard *s)
+void rundown_ca_acquire_slow(struct rundown_ca_shard *s)
 {
 	uint32_t held = atomic_load_explicit(&s->held, memory_order_relaxed);
 
 	if (held == UINT32_MAX)
-		teardown_misuse("rundown", "rundown_ca_acquire: more than %u protections held on one "
-			       "thread (count overflow)", UINT32_MAX);
+		teardown_misuse("rundown", "rundown_ca_acquire: more than %u protections held on "
+				"one thread (count overflow)", UINT32_MAX);
 	atomic_store_explicit(&s->held, held + 1, memory_order_relaxed);	/* as in acquire */
 }
 
-void rundown_ca_release_other(struct rundown_ca_bucket *q, struct rundown_ca_shard *s)
+void rundown_ca_release_slow(struct rundown_ca_bucket *q, struct rundown_ca_shard *s)
 {
 	uint32_t held = atomic_load_explicit(&s->held, memory_order_relaxed);
 
@@ -119,7 +120,7 @@ void rundown_ca_release_other(struct rundown_ca_bucket *q, struct rundown_ca_sha
 }
 
 /* quote: ca_wake */
-void rundown_ca_wake(struct rundown_ca_bucket *q)
+void rundown_ca_wake_waiters(struct rundown_ca_bucket *q)
 {
 	/*
 	 * release: pairs with the waiter's acquire load of seq; a waiter that reads this bump then
@@ -137,7 +138,7 @@ static uint64_t rundown_ca_holders(struct rundown_ca *ca)
 	uint64_t sum = 0;
 
 	for (unsigned i = 0; i < RUNDOWN_CA_MAX_THREADS; i++)
-		/* acquire: reading a holder's released count synchronizes with its release store. */
+		/* acquire: reading a holder's dropped count synchronizes with its release store. */
 		sum += atomic_load_explicit(&ca->shard[i].held, memory_order_acquire);
 	return sum;
 }
@@ -164,7 +165,8 @@ static bool rundown_ca_begin_wait(struct rundown_ca *ca)
 		 */
 	} while (!atomic_compare_exchange_weak_explicit(&ca->state, &state,
 							RUNDOWN_CA_ACTIVE | RUNDOWN_CA_DRAINING,
-							memory_order_acquire, memory_order_acquire));
+							memory_order_acquire,
+							memory_order_acquire));
 	return true;
 }
 
@@ -204,7 +206,7 @@ void rundown_ca_wait_for_release(struct rundown_ca *ca)
 		SCENARIO_TEARDOWN_BLOCKS();
 	}
 	while (holders) {
-		/* acquire: pairs with the wake's release bump; see rundown_ca_wake(). */
+		/* acquire: pairs with the wake's release bump; see rundown_ca_wake_waiters(). */
 		uint32_t seq;
 
 		RUNDOWN_CA_TEST_POINT(RUNDOWN_CA_RESCAN);
@@ -224,8 +226,8 @@ void rundown_ca_wait_for_release(struct rundown_ca *ca)
 void rundown_ca_completed(struct rundown_ca *ca)
 {
 	if (atomic_load_explicit(&ca->state, memory_order_relaxed) != RUNDOWN_CA_ACTIVE)
-		teardown_misuse("rundown", "rundown_ca_completed before rundown_ca_wait_for_release "
-			       "returned");
+		teardown_misuse("rundown", "rundown_ca_completed before "
+				"rundown_ca_wait_for_release returned");
 }
 
 void rundown_ca_reinit(struct rundown_ca *ca)

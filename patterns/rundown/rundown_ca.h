@@ -50,36 +50,30 @@
 #include <stdint.h>
 
 #include "patterns/common/asymmetric_fence.h"
+#include "patterns/common/compiler.h"
 #include "scenario/hooks.h"
 
 #define RUNDOWN_CA_MAX_THREADS 64
-#define RUNDOWN_CA_CACHE_LINE 64
 
 #define RUNDOWN_CA_ACTIVE 1u	/* state: wait has begun; acquire fails */
 #define RUNDOWN_CA_DRAINING 2u	/* state: a wait is in progress */
 #define RUNDOWN_CA_BUCKETS 16
 
 struct rundown_ca_shard {
-	_Alignas(RUNDOWN_CA_CACHE_LINE) _Atomic uint32_t held;	/* written by its thread only */
+	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t held;	/* written by its thread only */
 };
 
 struct rundown_ca {
-	_Alignas(RUNDOWN_CA_CACHE_LINE) _Atomic uint32_t state;	/* read by every acquire */
+	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t state;	/* read by every acquire */
 	uint32_t wait_sleeps;	/* how often the last wait slept: for tests and benchmarks */
 	struct rundown_ca_shard shard[RUNDOWN_CA_MAX_THREADS];
 };
 
 /* Where waits sleep: static, so a releaser may touch it after the ref is freed. */
 struct rundown_ca_bucket {
-	_Alignas(RUNDOWN_CA_CACHE_LINE) _Atomic uint32_t waiters;	/* waits in progress here */
+	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t waiters;	/* waits in progress here */
 	_Atomic uint32_t seq;	/* futex: bumped by every wake */
 };
-
-extern struct rundown_ca_bucket rundown_ca_buckets[RUNDOWN_CA_BUCKETS];
-
-/* This thread's shard index plus one; 0 while unregistered. */
-extern _Thread_local unsigned rundown_ca_self __attribute__((tls_model("initial-exec")));
-extern bool rundown_ca_membarrier;	/* decided once, before main() */
 
 /* ExAllocateCacheAwareRundownProtection / ExFreeCacheAwareRundownProtection. */
 struct rundown_ca *rundown_ca_new(void);
@@ -93,11 +87,21 @@ void rundown_ca_completed(struct rundown_ca *ca);
 void rundown_ca_reinit(struct rundown_ca *ca);
 bool rundown_ca_uses_membarrier(void);
 
-/* Out of line: misuse, nesting, and waking a bucket. */
-void rundown_ca_unregistered(void) __attribute__((noreturn));
-void rundown_ca_acquire_nested(struct rundown_ca_shard *s);
-void rundown_ca_release_other(struct rundown_ca_bucket *q, struct rundown_ca_shard *s);
-void rundown_ca_wake(struct rundown_ca_bucket *q);
+/* private: called only by the inline functions below; not API */
+/* Where waits sleep (rundown_ca_bucket_of picks one). */
+extern struct rundown_ca_bucket rundown_ca_buckets[RUNDOWN_CA_BUCKETS];
+/* This thread's shard index plus one; 0 while unregistered. */
+extern _Thread_local unsigned rundown_ca_self __attribute__((tls_model("initial-exec")));
+/* Decided once, before main(); the unit tests clear it to run the fenced mode. */
+extern bool rundown_ca_membarrier;
+/* An acquire or release on a thread that did not register. Aborts. */
+void rundown_ca_unregistered_misuse(void) __attribute__((noreturn, cold));
+/* A nested acquire (the shard already counts one), or misuse (count overflow). */
+void rundown_ca_acquire_slow(struct rundown_ca_shard *s);
+/* A nested release, or misuse (release without acquire). */
+void rundown_ca_release_slow(struct rundown_ca_bucket *q, struct rundown_ca_shard *s);
+/* A wait sleeps in the bucket: wakes every waiter there. */
+void rundown_ca_wake_waiters(struct rundown_ca_bucket *q);
 
 /*
  * Test points, compiled in only by the unit test's build of this file (it defines the function);
@@ -122,16 +126,16 @@ static inline void rundown_ca_reader_fence(void)
 /* The bucket of a ref: computed from its address only, never from what it points to. */
 static inline struct rundown_ca_bucket *rundown_ca_bucket_of(const struct rundown_ca *ca)
 {
-	return &rundown_ca_buckets[(uint32_t)(((uintptr_t)ca >> 6) * 0x9e3779b1u) >>
-				   (32 - 4)];
+	return &rundown_ca_buckets[(uint32_t)(((uintptr_t)ca / TEARDOWN_CACHE_LINE) *
+					      0x9e3779b1u) >> (32 - 4)];
 }
 
 static inline struct rundown_ca_shard *rundown_ca_my_shard(struct rundown_ca *ca)
 {
 	unsigned self = rundown_ca_self;
 
-	if (__builtin_expect(self == 0, 0))
-		rundown_ca_unregistered();
+	if (teardown_unlikely(self == 0))
+		rundown_ca_unregistered_misuse();
 	return &ca->shard[self - 1];
 }
 
@@ -146,8 +150,8 @@ static inline void rundown_ca_released(struct rundown_ca_bucket *q)
 	SCENARIO_RELEASER_TAIL();
 	/* held, then waiters: pairs with the waiter's waiters, then held (membarrier there). */
 	rundown_ca_reader_fence();
-	if (__builtin_expect(atomic_load_explicit(&q->waiters, memory_order_relaxed) != 0, 0))
-		rundown_ca_wake(q);
+	if (teardown_unlikely(atomic_load_explicit(&q->waiters, memory_order_relaxed) != 0))
+		rundown_ca_wake_waiters(q);
 }
 /* end quote: ca_released */
 
@@ -159,8 +163,8 @@ static inline void rundown_ca_release(struct rundown_ca *ca)
 	struct rundown_ca_bucket *q = rundown_ca_bucket_of(ca);	/* before the count drops */
 
 	/* Nested, or not held at all (misuse): out of line. The common case stores a constant. */
-	if (__builtin_expect(atomic_load_explicit(&s->held, memory_order_relaxed) != 1, 0)) {
-		rundown_ca_release_other(q, s);
+	if (teardown_unlikely(atomic_load_explicit(&s->held, memory_order_relaxed) != 1)) {
+		rundown_ca_release_slow(q, s);
 		return;
 	}
 	/* release (a plain mov): our uses of the object happen before the waiter's acquire scan. */
@@ -181,8 +185,8 @@ static inline bool rundown_ca_acquire(struct rundown_ca *ca)
 	 * never shows the waiter a count that it must then wait for. Relaxed: on this path nothing
 	 * of the object is used.
 	 */
-	if (__builtin_expect(atomic_load_explicit(&ca->state, memory_order_relaxed) &
-			     RUNDOWN_CA_ACTIVE, 0)) {
+	if (teardown_unlikely(atomic_load_explicit(&ca->state, memory_order_relaxed) &
+			      RUNDOWN_CA_ACTIVE)) {
 		SCENARIO_NOTE("rundown_ca_acquire: rundown active, turned away");
 		return false;
 	}
@@ -191,16 +195,16 @@ static inline bool rundown_ca_acquire(struct rundown_ca *ca)
 	 * acquire/release pairs do not chain through store-to-load forwarding (see trcu_read_lock).
 	 * A plain store to our own line: no other thread writes it, so no locked instruction.
 	 */
-	if (__builtin_expect(atomic_load_explicit(&s->held, memory_order_relaxed) != 0, 0))
-		rundown_ca_acquire_nested(s);
+	if (teardown_unlikely(atomic_load_explicit(&s->held, memory_order_relaxed) != 0))
+		rundown_ca_acquire_slow(s);
 	else
 		atomic_store_explicit(&s->held, 1, memory_order_relaxed);
 	RUNDOWN_CA_TEST_POINT(RUNDOWN_CA_COUNTED);
 	/* held, then state: the reader's half of the switch (see the top of this file). */
 	rundown_ca_reader_fence();
 	/* acquire: pairs with rundown_ca_reinit()'s release store, for a re-published object. */
-	if (__builtin_expect(!(atomic_load_explicit(&ca->state, memory_order_acquire) &
-			       RUNDOWN_CA_ACTIVE), 1)) {
+	if (teardown_likely(!(atomic_load_explicit(&ca->state, memory_order_acquire) &
+			      RUNDOWN_CA_ACTIVE))) {
 		SCENARIO_NOTE("rundown_ca_acquire: own shard now %u; not active",
 			      atomic_load_explicit(&s->held, memory_order_relaxed));
 		return true;

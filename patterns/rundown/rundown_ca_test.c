@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "patterns/common/die.h"
 #include "patterns/rundown/rundown_ca.h"
 #include "tests/misuse.h"
 
@@ -35,7 +36,8 @@ TestSuite(rundown_ca_fences, .timeout = 20);
 #define ASSERT_MISUSE(fn, arg, msg) \
 	do { \
 		char err_[512]; \
-		cr_assert(misuse_aborts_with(fn, arg, msg, err_, sizeof(err_)), "stderr: %s", err_); \
+		cr_assert(misuse_aborts_with(fn, arg, msg, err_, sizeof(err_)), "stderr: %s", \
+			  err_); \
 	} while (0)
 
 /* ---- Test points: one thread, one place, first time only ---- */
@@ -111,12 +113,13 @@ CA_TEST(a_late_releaser_touches_nothing_of_the_ref)
 	sem_init(&t.in_tail, 0, 0);
 	sem_init(&t.freed, 0, 0);
 	at_point = hold_late_releaser;
-	pthread_create(&t.late, NULL, release_then_stop, NULL);
+	cr_assert_eq(pthread_create(&t.late, NULL, release_then_stop, NULL), 0);
 	sem_wait(&t.in_tail);		/* its count is 0: the wait may return */
 	rundown_ca_wait_for_release(t.ca);
 	ca_unmapped(t.ca);		/* the owner frees the ref */
 	sem_post(&t.freed);
-	pthread_join(t.late, NULL);	/* a touch of the ref after its drop is a SIGSEGV */
+	/* A touch of the ref after its drop is a SIGSEGV. */
+	cr_assert_eq(pthread_join(t.late, NULL), 0);
 }
 
 /* An acquire that stored its count, then saw the wait begin, undoes it: the same tail. */
@@ -154,12 +157,12 @@ CA_TEST(a_turned_away_acquirer_touches_nothing_of_the_ref)
 	sem_init(&t.in_tail, 0, 0);
 	sem_init(&t.freed, 0, 0);
 	at_point = hold_turned_away;
-	pthread_create(&t.late, NULL, acquire_turned_away, NULL);
-	sem_wait(&t.counted);		/* its count is stored; it has not yet looked at state */
+	cr_assert_eq(pthread_create(&t.late, NULL, acquire_turned_away, NULL), 0);
+	sem_wait(&t.counted);	/* its count is stored; it has not yet looked at state */
 	rundown_ca_wait_for_release(t.ca);
 	ca_unmapped(t.ca);
 	sem_post(&t.freed);
-	pthread_join(t.late, NULL);
+	cr_assert_eq(pthread_join(t.late, NULL), 0);
 }
 
 /* ---- The holder count is exact ---- */
@@ -257,11 +260,17 @@ static void *wait_thread(void *arg)
 static void start_draining(struct rundown_ca *ca)
 {
 	pthread_t holder, waiter;
+	int err;
 
+	/* In a misuse test's child process, where cr_assert cannot report: fatal instead. */
 	sem_init(&t.counted, 0, 0);
-	pthread_create(&holder, NULL, hold_until_killed, ca);
+	err = pthread_create(&holder, NULL, hold_until_killed, ca);
+	if (err)
+		teardown_die("rundown", err, "pthread_create");
 	sem_wait(&t.counted);
-	pthread_create(&waiter, NULL, wait_thread, ca);
+	err = pthread_create(&waiter, NULL, wait_thread, ca);
+	if (err)
+		teardown_die("rundown", err, "pthread_create");
 	while (!(atomic_load(&ca->state) & RUNDOWN_CA_DRAINING))
 		;
 }
@@ -367,18 +376,19 @@ CA_TEST(failed_acquires_leave_the_count_and_the_waiter_alone)
 	t.ca = rundown_ca_new();
 	sem_init(&t.counted, 0, 0);
 	at_point = count_on_pollers;
-	pthread_create(&t.late, NULL, hold_until_polled, NULL);
+	cr_assert_eq(pthread_create(&t.late, NULL, hold_until_polled, NULL), 0);
 	sem_wait(&t.counted);
 	for (int i = 0; i < POLLERS; i++)
-		pthread_create(&poller[i], NULL, poll_acquire, NULL);
+		cr_assert_eq(pthread_create(&poller[i], NULL, poll_acquire, NULL), 0);
 	rundown_ca_wait_for_release(t.ca);
 	for (int i = 0; i < POLLERS; i++)
-		pthread_join(poller[i], NULL);
-	pthread_join(t.late, NULL);
+		cr_assert_eq(pthread_join(poller[i], NULL), 0);
+	cr_assert_eq(pthread_join(t.late, NULL), 0);
 	/* Every poll began after the wait had: none may store a count, none may wake the wait. */
-	cr_assert_eq(atomic_load(&t.counted_on_pollers), 0, "%d of %d failed acquires stored a count",
-		     atomic_load(&t.counted_on_pollers), POLLERS * POLLS);
-	/* One sleep for the holder; its release is the only wake. One more for a spurious return. */
+	cr_assert_eq(atomic_load(&t.counted_on_pollers), 0,
+		     "%d of %d failed acquires stored a count", atomic_load(&t.counted_on_pollers),
+		     POLLERS * POLLS);
+	/* One sleep for the holder, whose release is the only wake; one more for a spurious one. */
 	cr_assert_leq(t.ca->wait_sleeps, 2, "the wait slept %u times for one holder and %d polls",
 		      t.ca->wait_sleeps, POLLERS * POLLS);
 	rundown_ca_free(t.ca);

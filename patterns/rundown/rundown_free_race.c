@@ -15,6 +15,7 @@
  * Any read or write of the ref after the drop faults, in every build. The wake alone must not.
  * Built with TEARDOWN_RACE_HOOKS, so this file supplies the hooks itself.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -24,6 +25,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "patterns/common/die.h"
 #include "patterns/rundown/rundown.h"
 
 static sem_t held, may_release, dropped, unmapped;
@@ -69,24 +71,30 @@ int main(void)
 	struct rundown_ref *ref = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE,
 				       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	pthread_t t;
+	int err;
 
 	if (ref == MAP_FAILED)
-		abort();
+		teardown_die("rundown", errno, "mmap");
 	sem_init(&held, 0, 0);
 	sem_init(&may_release, 0, 0);
 	sem_init(&dropped, 0, 0);
 	sem_init(&unmapped, 0, 0);
 	rundown_init(ref);
-	pthread_create(&t, NULL, holder, ref);
+	err = pthread_create(&t, NULL, holder, ref);
+	if (err)
+		teardown_die("rundown", err, "pthread_create");
 	sem_wait(&held);
 	rundown_wait_for_release(ref);
 	if (!atomic_load(&holder_dropped)) {
-		fprintf(stderr, "rundown_wait_for_release returned while the protection was held\n");
+		fprintf(stderr, "rundown_wait_for_release returned while the protection was "
+			"held\n");
 		return 1;
 	}
 	munmap(ref, (size_t)page);	/* the owner frees the object that held the ref */
 	sem_post(&unmapped);
-	pthread_join(t, NULL);
+	err = pthread_join(t, NULL);
+	if (err)
+		teardown_die("rundown", err, "pthread_join");
 	printf("the last holder returned from rundown_release after the ref was unmapped\n");
 	return 0;
 }

@@ -2,18 +2,19 @@
 /* Last reference frees: the misuse messages (see rundown_kref.h). */
 #include "patterns/rundown/rundown_kref.h"
 
-#include <string.h>
-
 #include "patterns/common/misuse.h"
 
-void rundown_kref_misuse(const char *what, uint32_t count)
+void rundown_kref_put_misuse(void)
+{
+	teardown_misuse("rundown", "rundown_kref_put on a zero count (a put without a "
+			"matching get)");
+}
+
+void rundown_kref_get_misuse(const char *what, uint32_t count)
 {
 	if (count != 0)
 		teardown_misuse("rundown", "%s: more than %u references (count overflow)", what,
 				UINT32_MAX);
-	if (!strcmp(what, "rundown_kref_put"))
-		teardown_misuse("rundown", "rundown_kref_put on a zero count (a put without a "
-			       "matching get)");
 	teardown_misuse("rundown", "%s on a zero count (the caller holds no reference; look up "
 		       "with rundown_kref_get_unless_zero under the lookup lock)", what);
 }

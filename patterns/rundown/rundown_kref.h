@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "patterns/common/compiler.h"
 #include "scenario/hooks.h"
 
 struct rundown_kref {
@@ -38,7 +39,11 @@ static inline void rundown_kref_init(struct rundown_kref *k)
 	atomic_init(&k->refcount, 1);
 }
 
-void rundown_kref_misuse(const char *what, uint32_t count) __attribute__((noreturn));
+/* private: called only by the inline functions below; not API */
+/* A get (named by what) on a zero count (count == 0), or past the largest count. Aborts. */
+void rundown_kref_get_misuse(const char *what, uint32_t count) __attribute__((noreturn, cold));
+/* A put on a zero count: a put without a matching get. Aborts. */
+void rundown_kref_put_misuse(void) __attribute__((noreturn, cold));
 
 /* kref_get / refcount_acquire: the caller already holds a reference, so the count is >= 1. */
 static inline void rundown_kref_get(struct rundown_kref *k)
@@ -46,8 +51,8 @@ static inline void rundown_kref_get(struct rundown_kref *k)
 	/* relaxed: holding a reference already keeps the object; this orders nothing. */
 	uint32_t before = atomic_fetch_add_explicit(&k->refcount, 1, memory_order_relaxed);
 
-	if (__builtin_expect(before == 0 || before == UINT32_MAX, 0))
-		rundown_kref_misuse("rundown_kref_get", before);
+	if (teardown_unlikely(before == 0 || before == UINT32_MAX))
+		rundown_kref_get_misuse("rundown_kref_get", before);
 }
 
 /*
@@ -64,11 +69,12 @@ static inline bool rundown_kref_get_unless_zero(struct rundown_kref *k)
 			SCENARIO_NOTE("rundown_kref_get_unless_zero: count is 0, object dying");
 			return false;
 		}
-		if (__builtin_expect(count == UINT32_MAX, 0))
-			rundown_kref_misuse("rundown_kref_get_unless_zero", count);
-		/* relaxed: whatever keeps the memory valid (the lookup lock) also orders the use. */
+		if (teardown_unlikely(count == UINT32_MAX))
+			rundown_kref_get_misuse("rundown_kref_get_unless_zero", count);
+		/* relaxed: whatever keeps the memory valid (the lookup lock) orders the use. */
 	} while (!atomic_compare_exchange_weak_explicit(&k->refcount, &count, count + 1,
-							memory_order_relaxed, memory_order_relaxed));
+							memory_order_relaxed,
+							memory_order_relaxed));
 	SCENARIO_NOTE("rundown_kref_get_unless_zero: %u -> %u", count, count + 1);
 	return true;
 }
@@ -91,12 +97,12 @@ static inline bool rundown_kref_put(struct rundown_kref *k, void (*release)(stru
 
 	/* Unless this was the last put, another holder may free the object from here on. */
 	SCENARIO_RELEASER_TAIL();
-	if (__builtin_expect(before > 1, 1)) {
+	if (teardown_likely(before > 1)) {
 		SCENARIO_NOTE("rundown_kref_put: %u -> %u", before, before - 1);
 		return false;
 	}
-	if (__builtin_expect(before == 0, 0))
-		rundown_kref_misuse("rundown_kref_put", before);
+	if (teardown_unlikely(before == 0))
+		rundown_kref_put_misuse();
 	SCENARIO_NOTE("rundown_kref_put: 1 -> 0, last reference; runs the destructor");
 	release(k);
 	return true;

@@ -17,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "patterns/common/die.h"
+
 #ifdef REINIT_CACHE_AWARE
 #include "patterns/rundown/rundown_ca.h"
 
@@ -66,10 +68,8 @@ const char *__tsan_default_options(void)
 
 static struct owned *owned_new(unsigned round)
 {
-	struct owned *o = malloc(sizeof(*o));
+	struct owned *o = teardown_malloc("rundown", sizeof(*o));
 
-	if (!o)
-		abort();
 	o->round = round;
 	o->check = round * 7 + 1;
 	return o;
@@ -101,25 +101,33 @@ static void *reader(void *arg)
 int main(void)
 {
 	pthread_t t[READERS];
+	int err;
 
 	REF_SETUP();
 	current = owned_new(0);
-	for (int i = 0; i < READERS; i++)
-		pthread_create(&t[i], NULL, reader, NULL);
+	for (int i = 0; i < READERS; i++) {
+		err = pthread_create(&t[i], NULL, reader, NULL);
+		if (err)
+			teardown_die("rundown", err, "pthread_create");
+	}
 	for (unsigned round = 1; round <= ROUNDS; round++) {
 		unsigned long before = atomic_load_explicit(&served, memory_order_relaxed);
 
-		/* Let a holder in under the current object; relaxed, so no edge the test relies on. */
+		/* Let a holder in under the current object; relaxed: no edge the test relies on. */
 		while (atomic_load_explicit(&served, memory_order_relaxed) == before)
 			sched_yield();
 		WAIT();
 		free(current);
-		current = owned_new(round);	/* published before the reinit, as the contract says */
+		/* Published before the reinit, as the contract says. */
+		current = owned_new(round);
 		REINIT();
 	}
 	atomic_store_explicit(&stop, true, memory_order_relaxed);
-	for (int i = 0; i < READERS; i++)
-		pthread_join(t[i], NULL);
+	for (int i = 0; i < READERS; i++) {
+		err = pthread_join(t[i], NULL);
+		if (err)
+			teardown_die("rundown", err, "pthread_join");
+	}
 	free(current);
 	REF_FREE();
 	printf("%s: %u reinits under %d acquiring threads, %lu protections granted\n", FLAVOUR,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "patterns/common/die.h"
 #include "patterns/rundown/rundown.h"
 #include "patterns/rundown/rundown_ca.h"
 #include "patterns/rundown/rundown_kref.h"
@@ -79,13 +80,13 @@ Test(rundown, wait_blocks_until_the_holder_releases)
 	pthread_t t;
 
 	cr_assert(rundown_acquire(&d.ref));
-	pthread_create(&t, NULL, wait_thread, &d);
+	cr_assert_eq(pthread_create(&t, NULL, wait_thread, &d), 0);
 	while (!rundown_is_active(&d.ref))
 		;	/* the wait has begun */
 	cr_assert_not(rundown_acquire(&d.ref), "acquire during the wait must fail");
 	d.release_at = atomic_fetch_add(&d.order, 1);
 	rundown_release(&d.ref);
-	pthread_join(t, NULL);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_lt(d.release_at, d.wait_returned_at, "wait returned before the holder released");
 }
 
@@ -103,10 +104,30 @@ static void *wait_thread_tid(void *arg)
 	return NULL;
 }
 
+/*
+ * pthread_create and pthread_join for the helpers that also run in a misuse test's child
+ * process, where cr_assert cannot report: a failure there is fatal, not a test verdict.
+ */
+static void start_thread(pthread_t *t, void *(*fn)(void *), void *arg)
+{
+	int err = pthread_create(t, NULL, fn, arg);
+
+	if (err)
+		teardown_die("rundown", err, "pthread_create");
+}
+
+static void join_thread(pthread_t t)
+{
+	int err = pthread_join(t, NULL);
+
+	if (err)
+		teardown_die("rundown", err, "pthread_join");
+}
+
 /* Starts a thread waiting on s->ref (which the caller holds) and returns once it sleeps. */
 static void start_sleeping_waiter(struct sleeper *s, pthread_t *t)
 {
-	pthread_create(t, NULL, wait_thread_tid, s);
+	start_thread(t, wait_thread_tid, s);
 	while (!rundown_is_active(&s->ref) || thread_state(atomic_load(&s->tid)) != 'S')
 		sched_yield();
 }
@@ -123,7 +144,7 @@ Test(rundown, last_release_wakes_a_sleeping_waiter, .timeout = 20)
 	cr_assert(rundown_acquire(&s.ref));
 	start_sleeping_waiter(&s, &t);
 	rundown_release(&s.ref);
-	pthread_join(t, NULL);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 }
 
 static void release_without_acquire(void *arg)
@@ -148,7 +169,7 @@ static void two_waits_at_once(void *arg)
 	pthread_t t;
 
 	rundown_acquire(&d->ref);
-	pthread_create(&t, NULL, wait_thread, d);
+	start_thread(&t, wait_thread, d);
 	while (!rundown_is_active(&d->ref))
 		;
 	rundown_wait_for_release(&d->ref);
@@ -157,7 +178,8 @@ static void two_waits_at_once(void *arg)
 #define ASSERT_MISUSE(fn, arg, msg) \
 	do { \
 		char err_[512]; \
-		cr_assert(misuse_aborts_with(fn, arg, msg, err_, sizeof(err_)), "stderr: %s", err_); \
+		cr_assert(misuse_aborts_with(fn, arg, msg, err_, sizeof(err_)), "stderr: %s", \
+			  err_); \
 	} while (0)
 
 Test(rundown, misuse_release_without_acquire_aborts)
@@ -173,7 +195,8 @@ Test(rundown, misuse_completed_before_wait_aborts)
 	struct rundown_ref ref = RUNDOWN_REF_INIT;
 
 	ASSERT_MISUSE(completed_before_wait, &ref,
-		      "rundown: misuse: rundown_completed before rundown_wait_for_release returned");
+		      "rundown: misuse: rundown_completed before rundown_wait_for_release "
+		      "returned");
 }
 
 Test(rundown, misuse_reinit_before_rundown_aborts)
@@ -206,7 +229,7 @@ static void reinit_while_the_wait_sleeps(void *arg)
 	start_sleeping_waiter(s, &t);
 	atomic_store(&s->ref.word, RUNDOWN_ONE);	/* release, reinit, acquire */
 	syscall(SYS_futex, &s->ref.word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-	pthread_join(t, NULL);
+	join_thread(t);
 }
 
 Test(rundown, misuse_reinit_while_a_wait_sleeps_aborts, .timeout = 20)
@@ -235,7 +258,8 @@ Test(rundown, misuse_acquire_overflow_aborts_at_the_exact_limit)
 	char err[512];
 
 	cr_assert(misuse_aborts_with(acquire_past_the_limit, &ref, "rundown: misuse: "
-				     "rundown_acquire: more than 2147483647 protections held at once",
+				     "rundown_acquire: more than 2147483647 protections held at "
+				     "once",
 				     err, sizeof(err)), "stderr: %s", err);
 	cr_assert(strstr(err, "holds 2147483647\n"), "the last allowed acquire failed: %s", err);
 }
@@ -293,11 +317,11 @@ Test(rundown_kref, concurrent_puts_destroy_exactly_once)
 		rundown_kref_init(&c.ref);
 		for (int i = 0; i < KREF_THREADS; i++) {
 			rundown_kref_get(&c.ref);
-			pthread_create(&t[i], NULL, get_put_loop, &c);
+			cr_assert_eq(pthread_create(&t[i], NULL, get_put_loop, &c), 0);
 		}
 		rundown_kref_put(&c.ref, counted_release);	/* the creator's reference */
 		for (int i = 0; i < KREF_THREADS; i++)
-			pthread_join(t[i], NULL);
+			cr_assert_eq(pthread_join(t[i], NULL), 0);
 		cr_assert_eq(atomic_load(&c.destroyed), 1, "round %d: destructor ran %d times",
 			     round, atomic_load(&c.destroyed));
 	}
@@ -325,7 +349,8 @@ Test(rundown_kref, misuse_put_without_get_aborts)
 
 	rundown_kref_init(&c.ref);
 	ASSERT_MISUSE(kref_put_at_zero, &c,
-		      "rundown: misuse: rundown_kref_put on a zero count (a put without a matching get)");
+		      "rundown: misuse: rundown_kref_put on a zero count (a put without a "
+		      "matching get)");
 }
 
 Test(rundown_kref, misuse_get_on_a_dead_object_aborts)
@@ -368,7 +393,8 @@ Test(rundown_kref, misuse_count_overflow_aborts_at_the_exact_limit)
 				     sizeof(err)), "stderr: %s", err);
 	cr_assert(strstr(err, "holds 4294967295\n"), "the last allowed get failed: %s", err);
 	cr_assert(misuse_aborts_with(kref_get_unless_zero_past_the_limit, &c, "rundown: misuse: "
-				     "rundown_kref_get_unless_zero: more than 4294967295 references",
+				     "rundown_kref_get_unless_zero: more than 4294967295 "
+				     "references",
 				     err, sizeof(err)), "stderr: %s", err);
 	cr_assert(strstr(err, "holds 4294967295\n"), "the last allowed get failed: %s", err);
 }
@@ -430,12 +456,12 @@ Test(rundown_ca, wait_blocks_until_a_holder_on_another_thread_releases)
 	struct drain d = { .ca = rundown_ca_new() };
 	pthread_t t;
 
-	pthread_create(&t, NULL, holder_thread, &d);
+	cr_assert_eq(pthread_create(&t, NULL, holder_thread, &d), 0);
 	while (atomic_load(&d.order) == 0)
 		;
 	rundown_ca_wait_for_release(d.ca);
 	d.wait_returned_at = atomic_fetch_add(&d.order, 1);
-	pthread_join(t, NULL);
+	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_lt(d.release_at, d.wait_returned_at, "wait returned before the holder released");
 	cr_assert_not(rundown_ca_acquire(d.ca));
 	rundown_ca_free(d.ca);
@@ -480,7 +506,7 @@ static void ca_two_waits_at_once(void *arg)
 	pthread_t t;
 
 	rundown_ca_acquire(ca);	/* keeps the first wait waiting */
-	pthread_create(&t, NULL, ca_wait_thread, ca);
+	start_thread(&t, ca_wait_thread, ca);
 	while (!(atomic_load(&ca->state) & RUNDOWN_CA_DRAINING))
 		;
 	rundown_ca_wait_for_release(ca);
@@ -500,7 +526,8 @@ Test(rundown_ca, misuse_unregistered_thread_aborts)
 	struct rundown_ca *ca = rundown_ca_new();
 
 	ASSERT_MISUSE(ca_acquire_unregistered, ca, "rundown: misuse: rundown_ca_acquire or "
-		      "rundown_ca_release on a thread that did not call rundown_ca_register_thread");
+		      "rundown_ca_release on a thread that did not call "
+		      "rundown_ca_register_thread");
 	rundown_ca_free(ca);
 }
 

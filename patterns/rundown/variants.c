@@ -4,6 +4,7 @@
  * teardown scenario. Two naive twins (the reference counts the wrong object; check, then
  * increment) and three fixes (one-word rundown, last reference frees, cache-aware rundown).
  */
+#include "patterns/common/compiler.h"
 #include "patterns/common/futex.h"
 #include "patterns/rundown/lagg.h"
 #include "scenario/scenario.h"
@@ -86,7 +87,8 @@ static void kref_teardown(void *reg)
 	sc = lagg_unpublish(ifp);	/* under the lock: no look-up can find it from here on */
 	rundown_lagg_index_unlock(ifp);
 	SCENARIO_NOTE("drops the interface's reference to the softc");
-	rundown_kref_put(&sc->sc_refs, rundown_lagg_if_freed);	/* frees only if it was the last */
+	/* Frees only if it was the last reference. */
+	rundown_kref_put(&sc->sc_refs, rundown_lagg_if_freed);
 }
 /* end quote: kref_teardown */
 
@@ -101,7 +103,7 @@ enum { LATE_LOOKUP_IDLE, LATE_LOOKUP_UNLOCKED, LATE_LOOKUP_LOADED, LATE_LOOKUP_T
 
 static struct {
 	atomic_bool armed;
-	_Atomic uint32_t step;		/* LATE_LOOKUP_*; also the futex both sides sleep on */
+	_Atomic uint32_t step;		/* LATE_LOOKUP_*; the futex both sides sleep on */
 	atomic_int readers;		/* hot-path threads not yet stopped */
 	atomic_bool loaded_taken;	/* only the first look-up after the unlock stops */
 } late_lookup;
@@ -130,7 +132,8 @@ void rundown_lagg_index_unlocked(void)
 	SCENARIO_NOTE("dropped the index lock; lets a look-up take it");
 	late_lookup_advance(LATE_LOOKUP_UNLOCKED);
 	SCENARIO_TEARDOWN_BLOCKS();
-	late_lookup_wait(LATE_LOOKUP_LOADED);	/* a look-up loaded if_softc, or no reader is left */
+	/* A look-up loaded if_softc, or no reader is left. */
+	late_lookup_wait(LATE_LOOKUP_LOADED);
 }
 
 void rundown_lagg_lookup_loaded(void)
@@ -175,7 +178,8 @@ static void late_lookup_reader_stop(void *reg)
 static struct device *late_lookup_enter(struct rundown_lagg_ifnet *ifp)
 {
 	SCENARIO_NOTE("ioctl: about to look the softc up in the index");
-	SCENARIO_READER_WINDOW();	/* clone_destroy goes first, until it drops the index lock */
+	/* clone_destroy goes first, until it drops the index lock. */
+	SCENARIO_READER_WINDOW();
 	return rundown_lagg_enter_kref(ifp);
 }
 
@@ -254,7 +258,7 @@ static void ca_teardown(void *reg)
  * that arrives within one teardown, and the wait may read the newcomer's 0 in a shard whose
  * last holder was the leaver.
  */
-static _Thread_local unsigned churn_calls;
+static _Thread_local unsigned churn_calls;	/* odd: registered, between two calls */
 
 static long ca_churn_callback(void *reg)
 {
@@ -273,45 +277,87 @@ static long ca_churn_callback(void *reg)
 static void ca_churn_reader_stop(void *reg)
 {
 	(void)reg;
-	if (rundown_ca_self)
+	if (churn_calls % 2)
 		rundown_ca_unregister_thread();
 }
 
-#define LAGG_VARIANT(NAME, STORY, EXPECT, CALLBACK, TEARDOWN) \
-	{ .name = NAME, .story = STORY, .expect = EXPECT, .create = lagg_create, \
-	  .callback = CALLBACK, .teardown = TEARDOWN, .destroy = lagg_destroy }
-
 static const struct scenario_variant rundown_variants[] = {
-	LAGG_VARIANT("naive", "ioctl holds if_ref on the ifnet; clone_destroy frees the softc "
-		     "anyway (the reference counts the wrong object)", "heap-use-after-free",
-		     ifref_callback, ifref_teardown),
-	LAGG_VARIANT("check_then_increment", "ioctl loads if_softc, then takes a reference on the "
-		     "softc; clone_destroy drops the last one in between", "heap-use-after-free",
-		     unlocked_callback, unlocked_teardown),
-	LAGG_VARIANT("rundown", "one-word rundown protection in the ifnet; clone_destroy waits "
-		     "for the holders, then frees", NULL, rundown_callback, rundown_teardown),
-	LAGG_VARIANT("kref", "look-up under the index lock with get_unless_zero; the last "
-		     "reference frees (if_freed)", NULL, kref_callback, kref_teardown),
-	{ .name = "kref_lookup_after_unlock", .story = "kref, with a look-up that takes the index "
-	  "lock right after clone_destroy dropped it and stops before get_unless_zero",
-	  .create = late_lookup_create, .reader_start = late_lookup_reader_start,
-	  .reader_stop = late_lookup_reader_stop, .callback = late_lookup_callback,
-	  .teardown = late_lookup_teardown, .destroy = late_lookup_destroy },
-	{ .name = "cache_aware", .story = "cache-aware rundown: per-thread shards, membarrier "
-	  "in the wait; clone_destroy frees the ref when its wait returns", .create = lagg_create,
-	  .reader_start = ca_reader_start, .reader_stop = ca_reader_stop, .callback = ca_callback,
-	  .teardown = ca_teardown, .destroy = lagg_destroy },
-	{ .name = "cache_aware_churn", .story = "cache-aware rundown, with ioctl threads that "
-	  "register, make two calls and unregister, again and again, during the wait",
-	  .create = lagg_create, .reader_stop = ca_churn_reader_stop,
-	  .callback = ca_churn_callback, .teardown = ca_teardown,
-	  .destroy = lagg_destroy },
+	{
+		.name = "naive",
+		.story = "ioctl holds if_ref on the ifnet; clone_destroy frees the softc anyway "
+			 "(the reference counts the wrong object)",
+		.expect = "heap-use-after-free",
+		.create = lagg_create,
+		.callback = ifref_callback,
+		.teardown = ifref_teardown,
+		.destroy = lagg_destroy,
+	},
+	{
+		.name = "check_then_increment",
+		.story = "ioctl loads if_softc, then takes a reference on the softc; clone_destroy "
+			 "drops the last one in between",
+		.expect = "heap-use-after-free",
+		.create = lagg_create,
+		.callback = unlocked_callback,
+		.teardown = unlocked_teardown,
+		.destroy = lagg_destroy,
+	},
+	{
+		.name = "rundown",
+		.story = "one-word rundown protection in the ifnet; clone_destroy waits for the "
+			 "holders, then frees",
+		.create = lagg_create,
+		.callback = rundown_callback,
+		.teardown = rundown_teardown,
+		.destroy = lagg_destroy,
+	},
+	{
+		.name = "kref",
+		.story = "look-up under the index lock with get_unless_zero; the last reference "
+			 "frees (if_freed)",
+		.create = lagg_create,
+		.callback = kref_callback,
+		.teardown = kref_teardown,
+		.destroy = lagg_destroy,
+	},
+	{
+		.name = "kref_lookup_after_unlock",
+		.story = "kref, with a look-up that takes the index lock right after clone_destroy "
+			 "dropped it and stops before get_unless_zero",
+		.create = late_lookup_create,
+		.reader_start = late_lookup_reader_start,
+		.reader_stop = late_lookup_reader_stop,
+		.callback = late_lookup_callback,
+		.teardown = late_lookup_teardown,
+		.destroy = late_lookup_destroy,
+	},
+	{
+		.name = "cache_aware",
+		.story = "cache-aware rundown: per-thread shards, membarrier in the wait; "
+			 "clone_destroy frees the ref when its wait returns",
+		.create = lagg_create,
+		.reader_start = ca_reader_start,
+		.reader_stop = ca_reader_stop,
+		.callback = ca_callback,
+		.teardown = ca_teardown,
+		.destroy = lagg_destroy,
+	},
+	{
+		.name = "cache_aware_churn",
+		.story = "cache-aware rundown, with ioctl threads that register, make two calls "
+			 "and unregister, again and again, during the wait",
+		.create = lagg_create,
+		.reader_stop = ca_churn_reader_stop,
+		.callback = ca_churn_callback,
+		.teardown = ca_teardown,
+		.destroy = lagg_destroy,
+	},
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "rundown",
-	.source_case = "FreeBSD lagg: ioctl holds a reference to the ifnet, clone_destroy frees the "
-		"softc regardless",
+	.source_case = "FreeBSD lagg: ioctl holds a reference to the ifnet, clone_destroy frees "
+		"the softc regardless",
 	.variants = rundown_variants,
-	.n_variants = sizeof(rundown_variants) / sizeof(rundown_variants[0]),
+	.n_variants = TEARDOWN_ARRAY_SIZE(rundown_variants),
 };
