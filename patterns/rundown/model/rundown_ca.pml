@@ -24,6 +24,8 @@
  *                    1). Each call registers the thread, acquires, uses the softc, releases and
  *                    unregisters (the churn variant), so a shard passes from a thread that left
  *                    to one that arrives: register takes the lowest free slot, as ctz(~used).
+ *   HANDOFF          only that case (CYCLES=1): reader 1 registers once reader 0 has left, and
+ *                    takes its shard (asserted), at any point of the wait.
  *
  * Safety: a reader uses the softc by reading it (asserted at once) and by writing it (asserted
  * when the write reaches memory): neither may come after teardown freed the softc.
@@ -63,6 +65,7 @@ byte sb_v[NT * SB];
 byte sb_n[NT];
 byte sleeping[NT];		/* futex: address + 1 the thread sleeps on; 0: awake */
 bit freed;			/* ghost: teardown has freed the softc */
+byte left;			/* ghost: calls reader 0 has finished (HANDOFF) */
 byte finished;			/* ghost: threads that have returned */
 
 /* A plain store (mov): into the buffer; it waits for room, as a full buffer stalls. */
@@ -288,6 +291,9 @@ proctype reader(byte t)
 	byte st, wt, old, used, slot, sc, n, _u;
 	bit ok, granted;
 
+#ifdef HANDOFF
+	t == 0 || left > 0;	/* reader 1 arrives after reader 0 left */
+#endif
 	do
 	:: n < CYCLES ->
 		/* rundown_ca_register_thread(): used = atomic_load_explicit(&slots, relaxed) */
@@ -301,6 +307,9 @@ proctype reader(byte t)
 			:: else
 			fi
 		od;
+#ifdef HANDOFF
+		assert(t == 0 || n > 0 || slot == 0);	/* the shard reader 0 left */
+#endif
 		/* rundown_ca_acquire(): atomic_load_explicit(&ca->state, relaxed) & ACTIVE */
 		LOAD(t, STATE, st);
 		if
@@ -350,6 +359,7 @@ proctype reader(byte t)
 		FETCH_AND(t, SLOTS, ~(1 << slot), old, 1);
 		slot = 0;
 		used = 0;
+		left = left + (t == 0 -> 1 : 0);
 		n++
 	:: else -> break
 	od;
