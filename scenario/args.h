@@ -30,7 +30,8 @@ static inline unsigned long args_number(const char *prog, const char *option, co
 	for (p = text; *p >= '0' && *p <= '9'; p++)
 		;
 	if (!*text || *p) {
-		fprintf(stderr, "%s: %s: '%s' is not a whole number (digits only, from %lu to %lu)\n",
+		fprintf(stderr,
+			"%s: %s: '%s' is not a whole number (digits only, from %lu to %lu)\n",
 			prog, option, text, min, max);
 		exit(ARGS_USAGE_EXIT);
 	}
@@ -41,7 +42,8 @@ static inline unsigned long args_number(const char *prog, const char *option, co
 		exit(ARGS_USAGE_EXIT);
 	}
 	if (value < min) {
-		fprintf(stderr, "%s: %s: %s is too small (at least %lu)\n", prog, option, text, min);
+		fprintf(stderr, "%s: %s: %s is too small (at least %lu)\n", prog, option, text,
+			min);
 		exit(ARGS_USAGE_EXIT);
 	}
 	return value;

@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
+/* The device: its allocation, the free that poisons its canary, and the canary's report. */
 #include "scenario/device.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "patterns/common/die.h"
+
+/* Never NULL: running out of memory is fatal, not a case for the caller to handle. */
 struct device *device_new(long state)
 {
-	struct device *dev = malloc(sizeof(*dev));
+	struct device *dev = teardown_malloc("scenario", sizeof(*dev));
 
-	if (!dev) {
-		perror("device_new");
-		abort();
-	}
 	dev->canary = DEVICE_ALIVE;
 	dev->state = state;
 	return dev;

@@ -33,6 +33,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "scenario/args.h"
 #include "scenario/sanitizer_options.h"
 #include "scenario/scenario.h"
@@ -154,6 +156,8 @@ static void wait_or_die(sem_t *sem, const char *what)
 	while (sem_timedwait(sem, &deadline) != 0) {
 		if (errno == EINTR)
 			continue;
+		if (errno != ETIMEDOUT)
+			teardown_die("scenario", errno, "sem_timedwait");
 		fprintf(stderr, "scenario: forced schedule stuck after %d s: %s\n",
 			FORCED_STEP_TIMEOUT_S, what);
 		fflush(NULL);
@@ -229,7 +233,7 @@ static char thread_state(int tid)
 	if (n <= 0)
 		return '?';
 	buf[n] = '\0';
-	/* "tid (comm) S ...": the command may hold spaces and parentheses; the state follows the last ')'. */
+	/* "tid (comm) S ...": comm may hold spaces and ')'; the state follows the last ')'. */
 	paren = strrchr(buf, ')');
 	return paren && paren[1] == ' ' ? paren[2] : '?';
 }
@@ -321,10 +325,22 @@ static void spawn(pthread_t *t, void *(*fn)(void *), void *arg)
 {
 	int err = pthread_create(t, NULL, fn, arg);
 
-	if (err) {
-		fprintf(stderr, "scenario: pthread_create: %s\n", strerror(err));
-		exit(2);
-	}
+	if (err)
+		teardown_die("scenario", err, "pthread_create");
+}
+
+static void join(pthread_t t)
+{
+	int err = pthread_join(t, NULL);
+
+	if (err)
+		teardown_die("scenario", err, "pthread_join");
+}
+
+static void sem_init_or_die(sem_t *sem)
+{
+	if (sem_init(sem, 0, 0) != 0)
+		teardown_die("scenario", errno, "sem_init");
 }
 
 static int run_forced(const struct scenario_variant *v, bool late_releaser)
@@ -334,13 +350,13 @@ static int run_forced(const struct scenario_variant *v, bool late_releaser)
 
 	forced = true;
 	late = late_releaser;
-	sem_init(&reader_holds_device, 0, 0);
-	sem_init(&teardown_went_as_far_as_it_can, 0, 0);
+	sem_init_or_die(&reader_holds_device);
+	sem_init_or_die(&teardown_went_as_far_as_it_can);
 	run.reg = v->create(device_new(run.expected_state));
 	spawn(&reader, forced_reader, &run);
 	spawn(&teardown, forced_teardown, &run);
-	pthread_join(reader, NULL);
-	pthread_join(teardown, NULL);
+	join(reader);
+	join(teardown);
 	atomic_store_explicit(&threads_joined, true, memory_order_relaxed);
 	v->destroy(run.reg);
 	return finish("finished with no sanitizer report");
@@ -357,8 +373,8 @@ static void *stress_reader(void *arg)
 		v->reader_start(run->reg);
 	while ((state = v->callback(run->reg)) != SCENARIO_DECLINED) {
 		if (state != run->expected_state) {
-			fprintf(stderr, "scenario: callback read state %ld, device has %ld\n", state,
-				run->expected_state);
+			fprintf(stderr, "scenario: callback read state %ld, device has %ld\n",
+				state, run->expected_state);
 			abort();
 		}
 		served++;
@@ -375,8 +391,8 @@ static void *stress_teardown(void *arg)
 	struct run *run = arg;
 
 	/* Let the readers get going for a varying while: the overlap is what is being tested. */
-	for (volatile unsigned i = 0; i < run->teardown_delay; i++)
-		;
+	for (unsigned i = 0; i < run->teardown_delay; i++)
+		teardown_cpu_relax();
 	run->variant->teardown(run->reg);
 	return NULL;
 }
@@ -398,34 +414,25 @@ static int run_stress(const struct scenario_variant *v, unsigned rounds)
 			spawn(&readers[i], stress_reader, &run);
 		spawn(&teardown, stress_teardown, &run);
 		for (int i = 0; i < STRESS_READERS; i++)
-			pthread_join(readers[i], NULL);
-		pthread_join(teardown, NULL);
+			join(readers[i]);
+		join(teardown);
 		v->destroy(run.reg);
 		served += run.served;
 		turned_away += run.turned_away;
 	}
-	snprintf(summary, sizeof(summary), "stress: %u teardowns, %d readers, %lu callbacks served, "
-		 "%lu turned away; no use after free", rounds, STRESS_READERS, served, turned_away);
+	snprintf(summary, sizeof(summary),
+		 "stress: %u teardowns, %d readers, %lu callbacks served, %lu turned away; "
+		 "no use after free", rounds, STRESS_READERS, served, turned_away);
 	return finish(summary);
 }
 
 static const char *sanitizer(void)
 {
-#if defined(__SANITIZE_THREAD__)
-	return "thread";
-#elif defined(__SANITIZE_ADDRESS__)
-	return "address";
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-	return "thread";
-#elif __has_feature(address_sanitizer)
-	return "address";
-#else
+	if (TEARDOWN_TSAN)
+		return "thread";
+	if (TEARDOWN_ASAN)
+		return "address";
 	return "none";
-#endif
-#else
-	return "none";
-#endif
 }
 
 /*
@@ -501,8 +508,10 @@ int main(int argc, char **argv)
 	}
 	if (!variant)
 		return usage(argv[0], "--variant NAME or --list is required", NULL);
-	if (strcmp(schedule, "forced") && strcmp(schedule, "late") && strcmp(schedule, "stress")) {
-		fprintf(stderr, "%s: no schedule '%s' (forced, late or stress)\n", argv[0], schedule);
+	if (strcmp(schedule, "forced") && strcmp(schedule, "late") &&
+	    strcmp(schedule, "stress")) {
+		fprintf(stderr, "%s: no schedule '%s' (forced, late or stress)\n", argv[0],
+			schedule);
 		return 2;
 	}
 	for (size_t k = 0; k < p->n_variants; k++) {

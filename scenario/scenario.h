@@ -27,15 +27,15 @@ struct scenario_variant {
 	const char *name;	/* "naive", "fixed", ... */
 	const char *story;	/* one line for the tour: what this variant does */
 	/*
-	 * NULL: the forced and late schedules and the stress loop must run clean. Otherwise the kind
-	 * of report ThreadSanitizer must give in the schedule below ("heap-use-after-free",
+	 * NULL: the forced and late schedules and the stress loop must run clean. Otherwise the
+	 * kind of report ThreadSanitizer must give in the schedule below ("heap-use-after-free",
 	 * "data race").
 	 */
 	const char *expect;
 	/*
-	 * Where a naive variant's report is expected: NULL for the forced schedule, "late" for the
-	 * late schedule (the releaser's last touches after teardown has freed). A variant that
-	 * expects no report leaves it NULL: it must run clean in every schedule.
+	 * Where a naive variant's report is expected: NULL for the forced schedule, "late" for
+	 * the late schedule (the releaser's last touches after teardown has freed). A variant
+	 * that expects no report leaves it NULL: it must run clean in every schedule.
 	 */
 	const char *schedule;
 	void *(*create)(struct device *dev);	/* a registration point with dev published */
@@ -43,7 +43,7 @@ struct scenario_variant {
 	void (*reader_stop)(void *reg);		/* may be NULL */
 	long (*callback)(void *reg);		/* the hot path: state, or SCENARIO_DECLINED */
 	void (*teardown)(void *reg);		/* unregister the device; free or retire it */
-	void (*destroy)(void *reg);		/* all threads gone: free the registration point */
+	void (*destroy)(void *reg);		/* threads gone: free the registration point */
 };
 
 struct scenario_pattern {
