@@ -13,7 +13,13 @@
  *                written as atomic_store_explicit(..., memory_order_release): a plain mov on
  *                x86, so teardown's store of alive can sit in its store buffer while it loads
  *                in_flight (the store-load pair loses its teardown half).
+ *   RELAXED_INC  the fix with global_flag_enter()'s fetch_add relaxed instead of seq_cst.
  *   NO_WAKE      the fix without the wake in global_flag_exit(): a lost wake-up (liveness).
+ *   WEAK_RMW     the memory model: a relaxed read-modify-write whose result is unused waits in
+ *                the store buffer like a store, so later loads can pass it (Arm's stadd, or
+ *                ldadd without release, followed by ldar); seq_cst ones drain the buffer, as
+ *                ldaddal/swpal before an ldar do. Without it, every read-modify-write is x86's
+ *                lock-prefixed instruction, which drains the buffer whatever the C ordering.
  *   READERS=n    callbacks (default 2); CYCLES=n: callbacks each makes (default 1).
  *
  * Safety: a callback that uses the instance asserts it has not been freed.
@@ -54,10 +60,26 @@ inline STORE(th, addr, val)
 	}
 }
 
-/* A plain load (mov): the newest store to `a` in our own buffer, else memory. */
+/*
+ * WEAK_RMW: a relaxed fetch_add with its result unused, as a buffer entry that adds when it
+ * drains (ADD_MARK marks the value as a delta).
+ */
+#define ADD_MARK 128
+inline ADD_LATER(th, addr, delta)
+{
+	STORE(th, addr, ADD_MARK | delta)
+}
+
+/*
+ * A plain load (mov): the newest store to `addr` in our own buffer, else memory. (No thread
+ * here loads a word while its own delayed add to it is buffered: asserted.)
+ */
 inline LOAD(th, addr, val)
 {
 	atomic {
+		assert(!(sb_n[th] > 0 && sb_a[th * SB] == addr && (sb_v[th * SB] & ADD_MARK)));
+		assert(!(sb_n[th] > 1 && sb_a[th * SB + 1] == addr &&
+			 (sb_v[th * SB + 1] & ADD_MARK)));
 		val = mem[addr];
 		if
 		:: sb_n[th] > 0 && sb_a[th * SB] == addr -> val = sb_v[th * SB]
@@ -70,10 +92,15 @@ inline LOAD(th, addr, val)
 	}
 }
 
-/* The oldest buffered store reaches memory. */
+/* The oldest buffered store (or delayed add) reaches memory. */
 inline DRAIN_ONE(th)
 {
-	mem[sb_a[th * SB]] = sb_v[th * SB];
+	if
+	:: sb_v[th * SB] & ADD_MARK ->
+		mem[sb_a[th * SB]] = mem[sb_a[th * SB]] + (sb_v[th * SB] & ~ADD_MARK)
+	:: else ->
+		mem[sb_a[th * SB]] = sb_v[th * SB]
+	fi;
 	sb_a[th * SB] = sb_a[th * SB + 1];
 	sb_v[th * SB] = sb_v[th * SB + 1];
 	sb_a[th * SB + 1] = 0;
@@ -211,7 +238,11 @@ proctype callback(byte t)
 		fi;
 #else
 		/* global_flag_enter(): atomic_fetch_add_explicit(&gf->in_flight, 1, seq_cst) */
-		FETCH_ADD(t, INFL, 1, before);
+#if defined(RELAXED_INC) && defined(WEAK_RMW)
+		ADD_LATER(t, INFL, 1);	/* relaxed, on Arm: the add may land after the load below */
+#else
+		FETCH_ADD(t, INFL, 1, before);	/* lock xadd, relaxed or not */
+#endif
 		/* if (atomic_load_explicit(&gf->alive, seq_cst)): mov */
 		LOAD(t, ALIVE, v);
 		if
