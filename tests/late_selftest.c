@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/common/futex.h"
 #include "scenario/scenario.h"
 
@@ -33,10 +35,9 @@ struct selftest {
 
 static void *selftest_create(struct device *dev)
 {
-	struct selftest *s = calloc(1, sizeof(*s));
+	struct selftest *s = teardown_calloc("late_selftest", 1, sizeof(*s));
 
-	if (!s || !(s->ext = calloc(1, sizeof(*s->ext))))
-		abort();
+	s->ext = teardown_calloc("late_selftest", 1, sizeof(*s->ext));
 	s->dev = dev;
 	return s;
 }
@@ -192,24 +193,45 @@ static void selftest_teardown_spinning(void *reg)
 }
 
 static const struct scenario_variant selftest_variants[] = {
-	{ .name = "naive", .expect = "heap-use-after-free", .schedule = "late",
-	  .story = "the release counts itself in the extension after dropping its hold",
-	  .create = selftest_create, .callback = naive_callback, .teardown = selftest_teardown,
-	  .destroy = selftest_destroy },
-	{ .name = "fixed", .story = "the release counts itself first, then drops its hold",
-	  .create = selftest_create, .callback = fixed_callback, .teardown = selftest_teardown,
-	  .destroy = selftest_destroy },
-	{ .name = "sleeping", .story = "teardown sleeps in a futex until the last releaser wakes it",
-	  .create = selftest_create_owned, .callback = waking_callback,
-	  .teardown = selftest_teardown_sleeping, .destroy = selftest_destroy },
-	{ .name = "spinning", .story = "teardown yields in a loop until the last releaser wakes it",
-	  .create = selftest_create_owned, .callback = waking_callback,
-	  .teardown = selftest_teardown_spinning, .destroy = selftest_destroy },
+	{
+		.name = "naive",
+		.story = "the release counts itself in the extension after dropping its hold",
+		.expect = "heap-use-after-free",
+		.schedule = "late",
+		.create = selftest_create,
+		.callback = naive_callback,
+		.teardown = selftest_teardown,
+		.destroy = selftest_destroy,
+	},
+	{
+		.name = "fixed",
+		.story = "the release counts itself first, then drops its hold",
+		.create = selftest_create,
+		.callback = fixed_callback,
+		.teardown = selftest_teardown,
+		.destroy = selftest_destroy,
+	},
+	{
+		.name = "sleeping",
+		.story = "teardown sleeps in a futex until the last releaser wakes it",
+		.create = selftest_create_owned,
+		.callback = waking_callback,
+		.teardown = selftest_teardown_sleeping,
+		.destroy = selftest_destroy,
+	},
+	{
+		.name = "spinning",
+		.story = "teardown yields in a loop until the last releaser wakes it",
+		.create = selftest_create_owned,
+		.callback = waking_callback,
+		.teardown = selftest_teardown_spinning,
+		.destroy = selftest_destroy,
+	},
 };
 
 const struct scenario_pattern scenario_pattern_under_test = {
 	.name = "late_selftest",
 	.source_case = "the race harness's own late schedule",
 	.variants = selftest_variants,
-	.n_variants = sizeof(selftest_variants) / sizeof(selftest_variants[0]),
+	.n_variants = TEARDOWN_ARRAY_SIZE(selftest_variants),
 };

@@ -33,17 +33,13 @@ static void fail(const char *bin, const char *variant, const char *what,
 		       res->exit_code, res->signal, res->out, res->err);
 }
 
-static bool run(const char *bin, const char *variant, const char *schedule, const char *rounds,
+static void run(const char *bin, const char *variant, const char *schedule, const char *rounds,
 		struct subprocess_result *res)
 {
 	char *argv[] = { (char *)bin, "--variant", (char *)variant, "--schedule",
 			 (char *)schedule, "--rounds", (char *)rounds, NULL };
 
-	if (!subprocess_run(argv, sanitizer_env, false, res)) {
-		fail(bin, variant, "could not start", NULL);
-		return false;
-	}
-	return true;
+	subprocess_run(argv, sanitizer_env, false, res);
 }
 
 static bool clean(const struct subprocess_result *res)
@@ -58,8 +54,7 @@ static void check_clean(const char *bin, const char *variant, const char *schedu
 	struct subprocess_result res;
 	char what[128];
 
-	if (!run(bin, variant, schedule, rounds, &res))
-		return;
+	run(bin, variant, schedule, rounds, &res);
 	snprintf(what, sizeof(what), "the fix is not clean in the %s schedule", schedule);
 	if (!clean(&res))
 		fail(bin, variant, what, &res);
@@ -78,18 +73,18 @@ static void check_variant(const char *bin, const char *sanitizer, const char *va
 
 	if (strcmp(expect, "clean") != 0) {
 		if (!strcmp(sanitizer, "address") && strcmp(expect, "heap-use-after-free") != 0) {
-			printf("skip  %-28s %s: AddressSanitizer sees no race without a use after free\n",
-			       variant, expect);
+			printf("skip  %-28s %s: AddressSanitizer sees no race without a use "
+			       "after free\n", variant, expect);
 			return;
 		}
-		if (!run(bin, variant, schedule, "1", &res))
-			return;
+		run(bin, variant, schedule, "1", &res);
 		sanitizer_report_parse(res.err, &report);
 		if (res.exit_code != SCENARIO_SANITIZER_EXIT || !report.found) {
 			fail(bin, variant, "the naive race was not reported", &res);
 		} else if (strcmp(report.kind, expect) != 0) {
 			char what[256];
-			snprintf(what, sizeof(what), "reported '%s', expected '%s'", report.kind, expect);
+			snprintf(what, sizeof(what), "reported '%s', expected '%s'", report.kind,
+				 expect);
 			fail(bin, variant, what, &res);
 		} else {
 			printf("ok    %-28s %s: %s reported (use at %s; free at %s)\n", variant,
@@ -110,8 +105,10 @@ static void check_binary(const char *bin, const char *rounds)
 	int racy = 0, fixes = 0;
 	struct subprocess_result list;
 
-	if (!subprocess_run(argv, NULL, false, &list) || list.exit_code != 0) {
-		fail(bin, "--list", "could not list variants", NULL);
+	subprocess_run(argv, NULL, false, &list);
+	if (list.exit_code != 0) {
+		fail(bin, "--list", "could not list variants", &list);
+		subprocess_result_free(&list);
 		return;
 	}
 	printf("== %s\n", bin);
@@ -124,7 +121,8 @@ static void check_binary(const char *bin, const char *rounds)
 		case 0:
 			continue;
 		case -1:
-			fail(bin, line, "--list printed a variant line this driver cannot read", NULL);
+			fail(bin, line, "--list printed a variant line this driver cannot read",
+			     NULL);
 			continue;
 		}
 		if (!strcmp(sanitizer, "none"))

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "patterns/common/compiler.h"
+
 /* A frame line: "#0 func file:line ..." (TSan) or "#0 0xADDR in func file:line ..." (ASan). */
 static bool parse_frame(const char *line, char *func, size_t fsize, char *loc, size_t lsize)
 {
@@ -47,7 +49,7 @@ static bool is_sanitizer_frame(const char *func, const char *loc)
 	static const char *const allocator[] = { "free", "__interceptor_free", "malloc",
 						 "operator", "__tsan_", "__asan_", "__sanitizer" };
 
-	for (size_t i = 0; i < sizeof(allocator) / sizeof(allocator[0]); i++)
+	for (size_t i = 0; i < TEARDOWN_ARRAY_SIZE(allocator); i++)
 		if (!strncmp(func, allocator[i], strlen(allocator[i])))
 			return true;
 	return strstr(loc, "sanitizer") || strstr(loc, "libtsan") || strstr(loc, "libasan");
@@ -124,7 +126,8 @@ bool sanitizer_report_parse(const char *text, struct sanitizer_report *r)
 		}
 		in_stack = false;
 		if (strstr(line, "previously allocated") || strstr(line, "Thread T") ||
-		    strstr(line, "Location is") || strstr(line, "Mutex ") || strstr(line, "SUMMARY"))
+		    strstr(line, "Location is") || strstr(line, "Mutex ") ||
+		    strstr(line, "SUMMARY"))
 			break;
 		if (nstacks < 2 && (strstr(line, " of size ") || strstr(line, "freed by"))) {
 			const char *h = line;

@@ -14,11 +14,13 @@ struct sanitizer_report {
 	bool found;
 	char sanitizer[32];	/* "ThreadSanitizer" or "AddressSanitizer" */
 	char kind[64];		/* "heap-use-after-free", "data race", ... */
-	char use_access[192];	/* "Read of size 8 at 0x... by thread T1 (mutexes: read M11)" */
+	/* "Read of size 8 at 0x... by thread T1 (mutexes: read M11)" */
+	char use_access[192];
 	/* "function file:line", first frame below the sanitizer's own interceptors */
 	char use_top[SANITIZER_FRAME_MAX];
 	char use_caller[SANITIZER_FRAME_MAX];	/* the frame below use_top, if any */
-	char free_top[SANITIZER_FRAME_MAX];	/* the free: the first frame that called free() */
+	/* the free: the first frame that called free() */
+	char free_top[SANITIZER_FRAME_MAX];
 	char free_caller[SANITIZER_FRAME_MAX];
 };
 

@@ -19,7 +19,8 @@ static const char gcc_tsan_uaf[] =
 	"    #2 flag_teardown patterns/global_flag/variants.c:53 (race_test_gcc+0x1fc0)\n"
 	"\n"
 	"  Thread T1 (tid=15690, running) created by main thread at:\n"
-	"    #0 pthread_create ../../../../src/libsanitizer/tsan/x.cpp:1001 (libtsan.so.2+0x5e686)\n";
+	"    #0 pthread_create ../../../../src/libsanitizer/tsan/x.cpp:1001 "
+	"(libtsan.so.2+0x5e686)\n";
 
 /* The free comes first when the use merely precedes it without ordering. */
 static const char gcc_tsan_race[] =
@@ -52,7 +53,8 @@ static const char gcc_tsan_race_mutexes[] =
 	"    #0 device_read_state scenario/device.h:33 (race_test_gcc+0x1dc6)\n"
 	"    #1 softc_callback patterns/rwlock/variants.c:40 (race_test_gcc+0x1dc6)\n"
 	"\n"
-	"  Previous write of size 8 at 0x7b0800000010 by thread T2 (mutexes: write M12, read M13):\n"
+	"  Previous write of size 8 at 0x7b0800000010 by thread T2 "
+	"(mutexes: write M12, read M13):\n"
 	"    #0 free ../../../../src/libsanitizer/tsan/tsan_interceptors_posix.cpp:706 (x+0x1)\n"
 	"    #1 device_free scenario/device.c:23 (race_test_gcc+0x206c)\n"
 	"    #2 softc_teardown patterns/rwlock/variants.c:60 (race_test_gcc+0x1fc0)\n"
@@ -68,7 +70,8 @@ static const char asan_uaf[] =
 	"\n"
 	"0x602000000010 is located 0 bytes inside of 16-byte region\n"
 	"freed by thread T2 here:\n"
-	"    #0 0x7f00 in __interceptor_free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52\n"
+	"    #0 0x7f00 in __interceptor_free "
+	"../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52\n"
 	"    #1 0x55d0c2 in device_free scenario/device.c:23\n"
 	"    #2 0x55d0c3 in flag_teardown patterns/global_flag/variants.c:53\n"
 	"\n"

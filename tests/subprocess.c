@@ -11,6 +11,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "patterns/common/die.h"
+
 struct buf {
 	char *data;
 	size_t len, cap;
@@ -22,14 +24,32 @@ static void buf_append(struct buf *b, const char *data, size_t n)
 		b->cap = (b->len + n + 1) * 2;
 		b->data = realloc(b->data, b->cap);
 		if (!b->data)
-			abort();
+			teardown_die("subprocess", ENOMEM, "out of memory: %zu bytes", b->cap);
 	}
 	memcpy(b->data + b->len, data, n);
 	b->len += n;
 	b->data[b->len] = '\0';
 }
 
-bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
+/* In the child: stdout and stderr into the pipes, then argv[0]. */
+__attribute__((noreturn))
+static void exec_child(char *const argv[], char *const extra_env[], int out[2], int err[2])
+{
+	if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
+		teardown_die("subprocess", errno, "dup2");
+	close(out[0]);
+	close(err[0]);
+	close(out[1]);
+	close(err[1]);
+	for (char *const *e = extra_env; e && *e; e++)
+		if (putenv(*e) != 0)
+			teardown_die("subprocess", errno, "putenv");
+	execv(argv[0], argv);
+	fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
+	_exit(127);
+}
+
+void subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 		    struct subprocess_result *res)
 {
 	int out[2], err[2], status;
@@ -37,24 +57,13 @@ bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 	pid_t pid;
 
 	if (pipe(out) != 0 || pipe(err) != 0)
-		return false;
+		teardown_die("subprocess", errno, "pipe");
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0)
-		return false;
-	if (pid == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		close(out[0]);
-		close(err[0]);
-		close(out[1]);
-		close(err[1]);
-		for (char *const *e = extra_env; e && *e; e++)
-			putenv(*e);
-		execv(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0], strerror(errno));
-		_exit(127);
-	}
+		teardown_die("subprocess", errno, "fork");
+	if (pid == 0)
+		exec_child(argv, extra_env, out, err);
 	close(out[1]);
 	close(err[1]);
 	struct pollfd fds[2] = { { out[0], POLLIN, 0 }, { err[0], POLLIN, 0 } };
@@ -63,7 +72,7 @@ bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			break;
+			teardown_die("subprocess", errno, "poll");
 		}
 		for (int i = 0; i < 2; i++) {
 			char chunk[4096];
@@ -72,7 +81,11 @@ bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 			if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
 				continue;
 			n = read(fds[i].fd, chunk, sizeof(chunk));
-			if (n <= 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				teardown_die("subprocess", errno, "read");
+			if (n == 0) {
 				close(fds[i].fd);
 				fds[i].fd = -1;
 				open_fds--;
@@ -85,15 +98,16 @@ bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 			}
 		}
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR)
+			teardown_die("subprocess", errno, "waitpid");
+	}
 	buf_append(&bufs[0], "", 0);
 	buf_append(&bufs[1], "", 0);
 	res->out = bufs[0].data;
 	res->err = bufs[1].data;
 	res->exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 	res->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
-	return true;
 }
 
 void subprocess_result_free(struct subprocess_result *res)

@@ -15,9 +15,10 @@ struct subprocess_result {
 /*
  * Runs argv with `extra_env` ("NAME=value" strings, NULL-terminated; may be NULL) added to this
  * process's environment. If echo_out is set, stdout is also copied to our stdout as it arrives.
- * Returns false if the program could not be started.
+ * A program that cannot be run exits 127, saying why on its stderr. A failed pipe, fork or poll
+ * in this process is fatal (teardown_die).
  */
-bool subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
+void subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 		    struct subprocess_result *res);
 void subprocess_result_free(struct subprocess_result *res);
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "patterns/common/die.h"
 #include "scenario/args.h"
 #include "scenario/sanitizer_options.h"
 #include "tests/sanitizer_report.h"
@@ -56,9 +57,10 @@ static bool run_quietly(const struct options *o, const char *bin, const char *na
 	char *argv[] = { (char *)bin, "--variant", (char *)name, "--schedule", (char *)schedule,
 			 "--rounds", (char *)o->rounds, NULL };
 	struct subprocess_result res;
-	bool ok = subprocess_run(argv, sanitizer_env, false, &res) && res.exit_code == 0 &&
-		  !strstr(res.err, "Sanitizer");
+	bool ok;
 
+	subprocess_run(argv, sanitizer_env, false, &res);
+	ok = res.exit_code == 0 && !strstr(res.err, "Sanitizer");
 	if (ok && what)
 		printf("  %s=> %s%s\n", green, what, reset);
 	else if (ok)
@@ -83,11 +85,7 @@ static void run_variant(const struct options *o, const char *bin, const char *na
 	       want_report && !strcmp(schedule, "late") ? " (late schedule)" : "");
 	printf("  %s%s%s\n", dim, "---------------------------------------------------------------",
 	       reset);
-	if (!subprocess_run(argv, sanitizer_env, true, &res)) {
-		printf("  %scannot run %s%s\n", red, bin, reset);
-		t->surprises++;
-		return;
-	}
+	subprocess_run(argv, sanitizer_env, true, &res);
 	sanitizer_report_parse(res.err, &r);
 	if (r.found) {
 		printf("  %s=> %s: %s%s", want_report ? bold : red, r.sanitizer, r.kind, reset);
@@ -99,7 +97,10 @@ static void run_variant(const struct options *o, const char *bin, const char *na
 		print_frames("free:", r.free_top, r.free_caller);
 		if (o->full_report)
 			printf("\n%s\n", res.err);
-		want_report && !strcmp(r.kind, expect) ? t->reported++ : t->surprises++;
+		if (want_report && !strcmp(r.kind, expect))
+			t->reported++;
+		else
+			t->surprises++;
 	} else if (res.exit_code != 0) {
 		printf("  %s=> exit %d, signal %d, no sanitizer report%s\n%s", red, res.exit_code,
 		       res.signal, reset, res.err);
@@ -110,8 +111,8 @@ static void run_variant(const struct options *o, const char *bin, const char *na
 		t->surprises++;
 	} else {
 		printf("  %s=> clean in the same schedule%s\n", green, reset);
-		if (run_quietly(o, bin, name, "late", "clean in the late schedule too (a releaser's "
-				"last touches wait until teardown has returned)") &&
+		if (run_quietly(o, bin, name, "late", "clean in the late schedule too (a "
+				"releaser's last touches wait until teardown has returned)") &&
 		    run_quietly(o, bin, name, "stress", NULL))
 			t->clean++;
 		else
@@ -133,12 +134,11 @@ static void list_lab(struct lab *lab)
 {
 	char *argv[] = { (char *)lab->bin, "--list", NULL };
 
-	lab->listed = subprocess_run(argv, NULL, false, &lab->list);
-	if (lab->listed && (lab->list.exit_code != 0 ||
-			    sscanf(lab->list.out, "pattern\t%63[^\t]", lab->pattern) != 1)) {
+	subprocess_run(argv, NULL, false, &lab->list);
+	lab->listed = lab->list.exit_code == 0 &&
+		      sscanf(lab->list.out, "pattern\t%63[^\t]", lab->pattern) == 1;
+	if (!lab->listed)
 		subprocess_result_free(&lab->list);
-		lab->listed = false;
-	}
 }
 
 /* A --pattern that names no lab is an error that names the labs there are. */
@@ -218,7 +218,8 @@ static bool writer_side_row(const char *line)
  */
 static void print_cost_table(const char *table, bool writer_side, const char *title)
 {
-	char *copy = strdup(table), *save = NULL, *line;
+	size_t size = strlen(table) + 1;
+	char *copy = memcpy(teardown_malloc("tour", size), table, size), *save = NULL, *line;
 	char *header = strtok_r(copy, "\n", &save);
 	char *ns1 = header ? strstr(header, "ns @1") : NULL;
 	int width = writer_side && ns1 ? (int)(ns1 - header) + 6 : header ? (int)strlen(header) : 0;
@@ -228,7 +229,8 @@ static void print_cost_table(const char *table, bool writer_side, const char *ti
 		if (writer_side_row(line) != writer_side)
 			continue;
 		if (!titled) {
-			printf("\n%s%s%s\n%s%.*s%s\n", bold, title, reset, dim, width, header, reset);
+			printf("\n%s%s%s\n%s%.*s%s\n", bold, title, reset, dim, width, header,
+			       reset);
 			titled = true;
 		}
 		printf("%.*s\n", width, line);
@@ -258,7 +260,7 @@ int main(int argc, char **argv)
 {
 	struct options o = { .rounds = "300" };
 	struct tally t = { 0 };
-	struct lab *labs = calloc((size_t)argc, sizeof(*labs));
+	struct lab *labs = teardown_calloc("tour", (size_t)argc, sizeof(*labs));
 	char *slash = strrchr(argv[0], '/');
 	int nlabs = 0;
 
@@ -303,11 +305,12 @@ int main(int argc, char **argv)
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	printf("%steardown: the tour%s\n"
-	       "Each naive variant runs in a forced schedule: the callback (T1) obtains the object,\n"
-	       "teardown (T2) runs as far as the pattern lets it, then T1 uses the object. The\n"
-	       "verdict is read from the real sanitizer report. Some naive variants run in the late\n"
-	       "schedule: the same, and a releaser's last touches wait until teardown has returned.\n"
-	       "Fixes run in the forced schedule, in the late one, then in a stress loop.\n",
+	       "Each naive variant runs in a forced schedule: the callback (T1) obtains the\n"
+	       "object, teardown (T2) runs as far as the pattern lets it, then T1 uses the\n"
+	       "object. The verdict is read from the real sanitizer report. Some naive variants\n"
+	       "run in the late schedule: the same, and a releaser's last touches wait until\n"
+	       "teardown has returned. Fixes run in the forced schedule, in the late one, then\n"
+	       "in a stress loop.\n",
 	       bold, reset);
 	for (int i = 0; i < nlabs; i++) {
 		run_pattern(&o, &labs[i], &t);
@@ -322,20 +325,24 @@ int main(int argc, char **argv)
 	       t.surprises ? ", SURPRISES: " : "", t.surprises ? "see above" : "");
 	if (!o.no_bench) {
 		char filter[128];
-		/* A pattern's production counterpart runs beside it: liburcu beside rcu, ck beside epoch. */
+		/*
+		 * A pattern's production counterpart runs beside it: liburcu beside rcu, ck beside
+		 * epoch.
+		 */
 		const char *also = !o.pattern ? "" : !strcmp(o.pattern, "rcu") ? "|liburcu"
 					      : !strcmp(o.pattern, "epoch") ? "|ck_epoch" : "";
 		snprintf(filter, sizeof(filter), "--benchmark_filter=^(baseline|%s%s)/",
 			 o.pattern ? o.pattern : ".*", also);
 		char *bench[] = { (char *)o.bench, filter, "--benchmark_min_time=0.1",
-				  "--benchmark_repetitions=3", "--benchmark_report_aggregates_only=true",
-				  NULL };
+				  "--benchmark_repetitions=3",
+				  "--benchmark_report_aggregates_only=true", NULL };
 		struct subprocess_result res;
 
-		printf("\n%sHot-path cost%s (a short run: ~0.1 s per measurement, 3 repetitions, about\n"
-		       "a minute; bazel run //bench:compare for a longer one, with Google Benchmark's "
-		       "own output)\n", bold, reset);
-		if (!subprocess_run(bench, NULL, false, &res) || res.exit_code != 0) {
+		printf("\n%sHot-path cost%s (a short run: ~0.1 s per measurement, 3 repetitions,\n"
+		       "about a minute; bazel run //bench:compare for a longer one, with Google\n"
+		       "Benchmark's own output)\n", bold, reset);
+		subprocess_run(bench, NULL, false, &res);
+		if (res.exit_code != 0) {
 			printf("%sbenchmark failed%s\n%s", red, reset, res.err);
 			t.surprises++;
 		} else {
