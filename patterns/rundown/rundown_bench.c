@@ -85,9 +85,12 @@ static void *latency_reader(void *arg)
 		rundown_ca_register_thread();
 	atomic_fetch_add(&r->running, 1);
 	while (!atomic_load_explicit(&r->stop, memory_order_relaxed)) {
-		struct device *dev = r->cache_aware ? rundown_lagg_enter_ca(bench_ifp)
-						    : rundown_lagg_enter_rundown(bench_ifp);
+		struct device *dev;
 
+		if (r->cache_aware)
+			dev = rundown_lagg_enter_ca(bench_ifp);
+		else
+			dev = rundown_lagg_enter_rundown(bench_ifp);
 		if (dev) {
 			bench_sink(dev->state);
 			if (r->cache_aware)
