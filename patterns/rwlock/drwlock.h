@@ -112,6 +112,12 @@ void drwlock_write_unlock(struct drwlock *l);
 
 bool drwlock_uses_membarrier(void);
 
+/*
+ * Not API: decided before main() (drwlock.c); each slot copies it (as FENCED) when it
+ * registers. The unit tests clear it to run the fenced mode; nothing else writes it.
+ */
+extern bool drwlock_membarrier;
+
 /* private: called only by the inline functions below; not API */
 /* A writer is in the way: back off, sleep until it leaves, try again. */
 void drwlock_read_lock_slow(struct drwlock *l, struct drwlock_reader *r);
@@ -120,11 +126,6 @@ void drwlock_read_lock_fenced_slow(struct drwlock *l, struct drwlock_reader *r);
 void drwlock_read_unlock_fenced_slow(struct drwlock *l, struct drwlock_reader *r);
 /* A writer may be asleep on our slot. */
 void drwlock_wake_writer(struct drwlock_reader *r);
-/*
- * Decided before main() (drwlock.c); each slot copies it (as FENCED) when it registers. Read
- * by registration only; the unit tests set it to run the fenced mode.
- */
-extern bool drwlock_membarrier;
 
 /* quote: read_lock */
 static inline void drwlock_read_lock(struct drwlock *l, struct drwlock_reader *r)

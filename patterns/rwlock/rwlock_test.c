@@ -9,6 +9,7 @@
 #include <semaphore.h>
 #include <unistd.h>
 
+#include "patterns/common/compiler.h"
 #include "patterns/rwlock/ifnet.h"
 #include "tests/misuse.h"
 
