@@ -93,8 +93,10 @@ if [ -z "$label" ]; then
 fi
 
 for tool in spin gcc; do
-	command -v $tool >/dev/null ||
-		{ echo "spin_check: '$tool' is not installed (./teardown installs it)" >&2; exit 2; }
+	if ! command -v $tool >/dev/null; then
+		echo "spin_check: '$tool' is not installed (./teardown installs it)" >&2
+		exit 2
+	fi
 done
 
 base=${TEST_TMPDIR:-${TMPDIR:-/tmp}}

@@ -210,7 +210,7 @@ inline GF_EXIT(t)
 		if
 		:: !v ->
 #ifndef NO_WAKE
-			/* global_flag_exit_slow(): futex_wake_all(&gf->in_flight) */
+			/* global_flag_wake_shutdown(gf): futex_wake_all(&gf->in_flight) */
 			FUTEX_WAKE(t, INFL)
 #else
 			skip

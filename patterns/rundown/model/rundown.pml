@@ -13,7 +13,7 @@
  *                    while the ACTIVE bit is clear; wait sets ACTIVE with fetch_or and sleeps on
  *                    the word until it reads "ACTIVE, no holders"; the last holder out wakes it.
  *   RELAXED_RELEASE  the fix with rundown_release()'s fetch_sub relaxed instead of release.
- *   NO_WAKE          the fix without futex_wake_all() in rundown_release_slow() (liveness).
+ *   NO_WAKE          the fix without futex_wake_all() in rundown_wake_waiter() (liveness).
  *   WEAK_RMW         the memory model: a relaxed or acquire read-modify-write takes effect on
  *                    memory at once without draining the thread's store buffer first (Arm's
  *                    ldadd/cas without release, or an exclusive pair); a release or seq_cst one
@@ -179,7 +179,7 @@ inline FUTEX_WAIT(th, addr, expect_val)
 
 /*
  * futex_wake_all(word): every sleeper on the word runs again. The kernel keys the sleepers by
- * the word's address and never reads the word (rundown_release_slow() relies on it). The
+ * the word's address and never reads the word (rundown_wake_waiter() relies on it). The
  * caller declares `byte _u`.
  */
 inline FUTEX_WAKE(th, addr)
@@ -227,11 +227,11 @@ inline RELEASE(t)
 #else
 	FETCH_SUB(t, WORD, ONE, before, 1);
 #endif
-	/* if (before == RUNDOWN_ACTIVE + RUNDOWN_ONE || ...) rundown_release_slow(ref, before) */
+	/* if (before == RUNDOWN_ACTIVE + RUNDOWN_ONE) rundown_wake_waiter(ref) */
 	if
 	:: before == ACTIVE + ONE ->
 #ifndef NO_WAKE
-		/* rundown_release_slow(): futex_wake_all(&ref->word) */
+		/* rundown_wake_waiter(): futex_wake_all(&ref->word) */
 		FUTEX_WAKE(t, WORD)
 #else
 		skip

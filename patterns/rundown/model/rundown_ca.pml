@@ -17,7 +17,8 @@
  *   NO_WRITER_FENCE  the fix without rundown_ca_writer_fence() in rundown_ca_wait_for_release().
  *   NO_READER_FENCE  with FENCED: the fix without the fence in rundown_ca_acquire() (held,
  *                    then state).
- *   NO_WAKE          the fix without rundown_ca_wake() in rundown_ca_released() (liveness).
+ *   NO_WAKE          the fix without rundown_ca_wake_waiters() in rundown_ca_released()
+ *                    (liveness).
  *   WEAK_RMW         relaxed and acquire read-modify-writes do not drain the store buffer (as
  *                    in rundown.pml); release and seq_cst ones, and every fence, do.
  *   READERS=n        reader threads (default 2), as many shards; CYCLES=n: calls each (default
@@ -262,12 +263,12 @@ end:
 inline RELEASED(t)
 {
 	READER_FENCE(t);
-	/* if (atomic_load_explicit(&q->waiters, relaxed) != 0) rundown_ca_wake(q) */
+	/* if (atomic_load_explicit(&q->waiters, relaxed) != 0) rundown_ca_wake_waiters(q) */
 	LOAD(t, WAITERS, wt);
 	if
 	:: wt != 0 ->
 #ifndef NO_WAKE
-		/* rundown_ca_wake(): atomic_fetch_add_explicit(&q->seq, 1, release) */
+		/* rundown_ca_wake_waiters(): atomic_fetch_add_explicit(&q->seq, 1, release) */
 		FETCH_ADD(t, SEQ, 1, old, 1);
 		/* futex_wake_all(&q->seq) */
 		FUTEX_WAKE(t, SEQ)
@@ -299,7 +300,7 @@ proctype reader(byte t)
 		/* rundown_ca_register_thread(): used = atomic_load_explicit(&slots, relaxed) */
 		LOAD(t, SLOTS, used);
 		do
-		:: /* slot = ctz(~used); compare_exchange_weak(&slots, &used, used | bit, acquire) */
+		:: /* slot = ctz(~used); compare_exchange_weak(&slots, &used, used | bit, acq) */
 			slot = ((used & 1) -> 1 : 0);
 			CAS(t, SLOTS, used, used | (1 << slot), ok, 0);
 			if

@@ -10,11 +10,11 @@
  *   (none)           the fix as written, with membarrier: the reader's store-load pair has a
  *                    compiler barrier only; the writer's membarrier flushes every buffer.
  *   FENCED           the fix without membarrier (DRWLOCK_NO_MEMBARRIER=1): each slot FENCED,
- *                    the reader's teardown_smp_mb() in read_lock_other/read_unlock_other, and
- *                    the writer's full fence.
+ *                    the reader's teardown_smp_mb() in drwlock_read_lock_fenced_slow() and
+ *                    drwlock_read_unlock_fenced_slow(), and the writer's full fence.
  *   NO_WRITER_FENCE  the fix without drwlock_writer_fence() in drwlock_write_lock().
  *   NO_READER_FENCE  with FENCED: the fix without the teardown_smp_mb() in
- *                    drwlock_read_lock_other() (the reader's own store-load fence).
+ *                    drwlock_read_lock_fenced_slow() (the reader's own store-load fence).
  *   NO_UNLOCK_WAKE   the fix without drwlock_wake_writer() in drwlock_read_unlock() (liveness).
  *   NO_WRITER_WAKE   the fix without futex_wake_all(&l->writer) in drwlock_write_unlock().
  *   READERS=n        reader threads (default 2); CYCLES=n: read sections each (default 1).
@@ -243,7 +243,7 @@ inline READ_LOCK_SLOW(t)
 	od
 }
 
-/* drwlock_read_lock(), and drwlock_read_lock_other() for a FENCED slot */
+/* drwlock_read_lock(), and drwlock_read_lock_fenced_slow() for a FENCED slot */
 inline READ_LOCK(t)
 {
 	/* atomic_load_explicit(&r->state, relaxed) != DRWLOCK_IDLE: the fast path or not */
@@ -251,7 +251,7 @@ inline READ_LOCK(t)
 	/* atomic_store_explicit(&r->state, IDLE | READING, relaxed) (other: state | READING) */
 	STORE(t, SLOT0 + t, s | READING);
 #if defined(FENCED) && !defined(NO_READER_FENCE)
-	FENCE(t);	/* read_lock_other: teardown_smp_mb() */
+	FENCE(t);	/* read_lock_fenced_slow: teardown_smp_mb() */
 #endif
 	/* fast path: atomic_signal_fence(seq_cst), a compiler barrier: nothing on TSO */
 	/* if (atomic_load_explicit(&l->writer, acquire) != DRWLOCK_WRITER_NONE) */
@@ -262,14 +262,14 @@ inline READ_LOCK(t)
 	fi
 }
 
-/* drwlock_read_unlock(), and drwlock_read_unlock_other() for a FENCED slot */
+/* drwlock_read_unlock(), and drwlock_read_unlock_fenced_slow() for a FENCED slot */
 inline READ_UNLOCK(t)
 {
 	LOAD(t, SLOT0 + t, s);
 	/* atomic_store_explicit(&r->state, IDLE, release) (other: state & ~READING): mov */
 	STORE(t, SLOT0 + t, s & ~READING);
 #ifdef FENCED
-	FENCE(t);	/* read_unlock_other: teardown_smp_mb() */
+	FENCE(t);	/* read_unlock_fenced_slow: teardown_smp_mb() */
 #endif
 	/* fast path: atomic_signal_fence(seq_cst): nothing on TSO */
 	/* if (atomic_load_explicit(&l->writer, relaxed) != DRWLOCK_WRITER_NONE) */
