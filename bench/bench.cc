@@ -117,8 +117,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::FILE *out = stdout;
     size_t width = std::strlen("benchmark");
     for (const auto &k : order_) width = std::max(width, k.size());
-    std::fprintf(out, "\nCost per call as each thread sees it (median of repetitions), and ratio to\n"
-                      "%s at the same thread count, all measured in this run:\n\n",
+    std::fprintf(out,
+                 "\nCost per call as each thread sees it (median of repetitions), and ratio to\n"
+                 "%s at the same thread count, all measured in this run:\n\n",
                  kBaseline);
     std::fprintf(out, "%-*s", static_cast<int>(width), "benchmark");
     for (int t : thread_counts_) std::fprintf(out, " %9s%-2d %7s%-2d", "ns @", t, "x base", t);

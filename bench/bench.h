@@ -12,7 +12,9 @@
  *	}
  *	BENCH_REGISTRATION(register_baseline)
  *	{
- *		bench_use_real_time(bench_thread_range(bench_register("baseline", bm_unprotected), 1, 2));
+ *		bench *b = bench_register("baseline", bm_unprotected);
+ *
+ *		bench_use_real_time(bench_thread_range(b, 1, 2));
  *	}
  *
  * Threads of a multi-threaded run are pinned one per CPU while the loop runs, when there are

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "scenario/args.h"
 
 #define WARM_UP_CALLS 1000
@@ -29,13 +31,14 @@
 
 static atomic_bool spinner_stop;
 
-static int pin_to(int cpu)
+/* Best effort: on a machine with one CPU the spinner shares it with the caller. */
+static void pin_to(int cpu)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	(void)pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 }
 
 static void *spinner(void *arg)
@@ -43,7 +46,7 @@ static void *spinner(void *arg)
 	(void)arg;
 	pin_to(1);
 	while (!atomic_load_explicit(&spinner_stop, memory_order_relaxed))
-		;
+		teardown_cpu_relax();
 	return NULL;
 }
 
@@ -80,6 +83,7 @@ int main(int argc, char **argv)
 	long calls = 20000;
 	pthread_t thread;
 	long *ns;
+	int err;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--spinner"))
@@ -91,38 +95,30 @@ int main(int argc, char **argv)
 		else
 			return usage(argv[0]);
 	}
-	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED)) {
-		fprintf(stderr, "membarrier_cost: cannot register: %s\n", strerror(errno));
-		return 1;
-	}
-	ns = malloc((size_t)calls * sizeof(*ns));
-	if (!ns) {
-		fprintf(stderr, "membarrier_cost: out of memory\n");
-		return 1;
-	}
+	if (membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED))
+		teardown_die("membarrier_cost", errno, "membarrier(REGISTER_PRIVATE_EXPEDITED)");
+	ns = teardown_calloc("membarrier_cost", (size_t)calls, sizeof(*ns));
 	pin_to(0);
-	if (with_spinner && pthread_create(&thread, NULL, spinner, NULL)) {
-		fprintf(stderr, "membarrier_cost: cannot start the spinning thread\n");
-		return 1;
-	}
+	if (with_spinner && (err = pthread_create(&thread, NULL, spinner, NULL)))
+		teardown_die("membarrier_cost", err, "pthread_create");
 	for (int i = 0; i < WARM_UP_CALLS; i++)
-		membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+			teardown_die("membarrier_cost", errno, "membarrier(PRIVATE_EXPEDITED)");
 	for (long i = 0; i < calls; i++) {
 		long start = now_ns();
 
-		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED)) {
-			fprintf(stderr, "membarrier_cost: membarrier: %s\n", strerror(errno));
-			return 1;
-		}
+		if (membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+			teardown_die("membarrier_cost", errno, "membarrier(PRIVATE_EXPEDITED)");
 		ns[i] = now_ns() - start;
 	}
 	atomic_store_explicit(&spinner_stop, true, memory_order_relaxed);
-	if (with_spinner)
-		pthread_join(thread, NULL);
+	if (with_spinner && (err = pthread_join(thread, NULL)))
+		teardown_die("membarrier_cost", err, "pthread_join");
 	qsort(ns, (size_t)calls, sizeof(*ns), by_value);
 	printf("membarrier(PRIVATE_EXPEDITED), %s spinning thread, %ld calls: min %ld ns, p10 %ld, "
 	       "median %ld, p90 %ld, p99 %ld, max %ld\n", with_spinner ? "one" : "no", calls, ns[0],
-	       ns[calls / 10], ns[calls / 2], ns[calls * 9 / 10], ns[calls * 99 / 100], ns[calls - 1]);
+	       ns[calls / 10], ns[calls / 2], ns[calls * 9 / 10], ns[calls * 99 / 100],
+	       ns[calls - 1]);
 	free(ns);
 	return 0;
 }

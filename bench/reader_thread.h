@@ -25,10 +25,13 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+
+#include "patterns/common/die.h"
 
 struct bench_reader {
 	pthread_t thread;
@@ -47,24 +50,30 @@ static inline bool bench_reader_should_stop(struct bench_reader *r)
 	return atomic_load_explicit(&r->stop, memory_order_relaxed);
 }
 
+/* Best effort: on a machine with one CPU the reader and the writer share it, unpinned. */
 static inline void bench_reader_pin(pthread_t t, int cpu)
 {
 	cpu_set_t set;
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	pthread_setaffinity_np(t, sizeof(set), &set);
+	(void)pthread_setaffinity_np(t, sizeof(set), &set);
 }
 
 /* Pins the benchmark thread to CPU 0 and runs fn(r) on CPU 1; returns once fn is running. */
 static inline void bench_reader_start(struct bench_reader *r, void *(*fn)(void *), void *ctx)
 {
+	int err;
+
 	atomic_store(&r->running, false);
 	atomic_store(&r->stop, false);
 	r->ctx = ctx;
-	sched_getaffinity(0, sizeof(r->writer_saved), &r->writer_saved);
+	if (sched_getaffinity(0, sizeof(r->writer_saved), &r->writer_saved) != 0)
+		teardown_die("bench", errno, "sched_getaffinity");
 	bench_reader_pin(pthread_self(), 0);
-	pthread_create(&r->thread, NULL, fn, r);
+	err = pthread_create(&r->thread, NULL, fn, r);
+	if (err)
+		teardown_die("bench", err, "pthread_create");
 	bench_reader_pin(r->thread, 1);
 	while (!atomic_load(&r->running))
 		sched_yield();
@@ -72,9 +81,15 @@ static inline void bench_reader_start(struct bench_reader *r, void *(*fn)(void *
 
 static inline void bench_reader_stop(struct bench_reader *r)
 {
+	int err;
+
 	atomic_store(&r->stop, true);
-	pthread_join(r->thread, NULL);
-	pthread_setaffinity_np(pthread_self(), sizeof(r->writer_saved), &r->writer_saved);
+	err = pthread_join(r->thread, NULL);
+	if (err)
+		teardown_die("bench", err, "pthread_join");
+	err = pthread_setaffinity_np(pthread_self(), sizeof(r->writer_saved), &r->writer_saved);
+	if (err)
+		teardown_die("bench", err, "pthread_setaffinity_np");
 }
 
 #endif /* TEARDOWN_BENCH_READER_THREAD_H */

@@ -10,13 +10,14 @@
 #include <stddef.h>
 
 #include "bench/bench.h"
+#include "patterns/common/compiler.h"
 #include "scenario/device.h"
 
 #define SCENARIO_BENCH_LOOP(s, reg, ENTER, EXIT) \
 	BENCH_LOOP(s) \
 	{ \
 		struct device *bench_dev_ = ENTER(reg); \
-		if (__builtin_expect(bench_dev_ != NULL, 1)) { \
+		if (teardown_likely(bench_dev_ != NULL)) { \
 			bench_sink(bench_dev_->state); \
 			EXIT(reg, bench_dev_); \
 		} \
