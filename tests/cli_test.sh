@@ -45,19 +45,22 @@ rejects() {
 
 for bin in "$selftest" "$global_flag"; do
 	name=$(basename "$(dirname "$bin")")/$(basename "$bin")
-	rejects "$name unknown variant" "no variant 'nosuch' in pattern .*; its variants are: naive" \
-		"$bin" --variant nosuch
+	rejects "$name unknown variant" \
+		"no variant 'nosuch' in pattern .*; its variants are: naive" "$bin" --variant nosuch
 done
 bin=$selftest
 for n in -5 12x 99999999999999999999 0 '' ' 7' +7 0x10 1e3 1000001; do
-	rejects "race binary --rounds '$n'" "--rounds: .*(is not a whole number|is too large|is too small)" \
+	rejects "race binary --rounds '$n'" \
+		"--rounds: .*(is not a whole number|is too large|is too small)" \
 		"$bin" --variant fixed --schedule stress --rounds "$n"
 done
-rejects "race binary --rounds with no value" "--rounds needs a value" "$bin" --variant fixed --rounds
+rejects "race binary --rounds with no value" "--rounds needs a value" \
+	"$bin" --variant fixed --rounds
 rejects "race binary --variant with no value" "--variant needs a value" "$bin" --variant
 rejects "race binary --variant followed by an option" "--variant needs a value" \
 	"$bin" --variant --rounds 5
-rejects "race binary --schedule with no value" "--schedule needs a value" "$bin" --variant fixed --schedule
+rejects "race binary --schedule with no value" "--schedule needs a value" \
+	"$bin" --variant fixed --schedule
 rejects "race binary unknown schedule" "no schedule 'soon' \(forced, late or stress\)" \
 	"$bin" --variant fixed --schedule soon
 rejects "race binary unknown option" "unknown option '--verbose'" "$bin" --variant fixed --verbose
@@ -70,8 +73,10 @@ rejects "tour unknown option" "unknown option '--fast'" "$tour" --fast --no-benc
 for n in -5 12x 99999999999999999999 0; do
 	rejects "tour --rounds '$n'" "--rounds: " "$tour" --no-bench --rounds "$n" "$selftest"
 done
-rejects "tour without --bench" "--bench COMPARE_BINARY is required unless --no-bench" "$tour" "$selftest"
-rejects "race test driver --rounds -5" "--rounds: '-5' is not a whole number" "$driver" --rounds -5 "$selftest"
+rejects "tour without --bench" "--bench COMPARE_BINARY is required unless --no-bench" \
+	"$tour" "$selftest"
+rejects "race test driver --rounds -5" "--rounds: '-5' is not a whole number" \
+	"$driver" --rounds -5 "$selftest"
 rejects "race test driver --rounds with no value" "--rounds needs a value" "$driver" --rounds
 
 # A race binary whose --list the driver and the tour cannot read (a column missing) is a
@@ -114,7 +119,8 @@ if [ "$status" -ne 66 ]; then
 	fail "naive variant told not to halt: exit $status, expected 66"
 elif grep -q "finished with no sanitizer report" <<<"$out"; then
 	fail "naive variant told not to halt: claims no sanitizer report"
-elif grep -q "ThreadSanitizer" <<<"$err" && ! grep -q "finished after 1 sanitizer report" <<<"$out"; then
+elif grep -q "ThreadSanitizer" <<<"$err" &&
+	! grep -q "finished after 1 sanitizer report" <<<"$out"; then
 	fail "naive variant told not to halt: no closing line counting the report"
 else
 	echo "ok    naive variant told not to halt: exit 66, $(tail -1 <<<"$out")"
@@ -127,7 +133,7 @@ if [ "$status" -ne 0 ]; then
 elif ! grep -q "naive: .*(late schedule)" <<<"$out" ||
 	! grep -q "1 naive variant reported as its chapter says, 3 fixes clean" <<<"$out" ||
 	grep -q "== global_flag" <<<"$out"; then
-	fail "tour --pattern late_selftest: not the naive variant in the late schedule and three fixes"
+	fail "tour --pattern late_selftest: not the naive variant in the late schedule, three fixes"
 else
 	echo "ok    tour --pattern late_selftest: $(grep "Race demos" <<<"$out")"
 fi

@@ -5,8 +5,15 @@
 # usage: late_schedule_test.sh RACE_BINARY
 set -uo pipefail
 bin=$1
-export TSAN_OPTIONS=halt_on_error=1:exitcode=66 ASAN_OPTIONS=halt_on_error=1:exitcode=66:detect_leaks=0
+# The race binary's own sanitizer options (scenario/sanitizer_options.h), nothing from outside.
+unset TSAN_OPTIONS ASAN_OPTIONS
 failures=0
+
+fail() {
+	echo "FAIL  $1"
+	echo "$2"
+	failures=$((failures + 1))
+}
 
 # expect VARIANT SCHEDULE WANTED_LINE_REGEX [UNWANTED_LINE_REGEX]
 expect() {
@@ -14,15 +21,14 @@ expect() {
 	out=$("$bin" --variant "$1" --schedule "$2" --rounds 20 2>&1)
 	status=$?
 	if [ "$status" -ne 0 ]; then
-		echo "FAIL  $1 $2: exit $status"; echo "$out"; failures=$((failures + 1)); return
+		fail "$1 $2: exit $status" "$out"
+	elif ! grep -qE "$3" <<<"$out"; then
+		fail "$1 $2: no line matching '$3'" "$out"
+	elif [ -n "${4:-}" ] && grep -qE "$4" <<<"$out"; then
+		fail "$1 $2: a line matches '$4'" "$out"
+	else
+		echo "ok    $1 $2: $(grep -E "$3" <<<"$out" | head -1)"
 	fi
-	if ! grep -qE "$3" <<<"$out"; then
-		echo "FAIL  $1 $2: no line matching '$3'"; echo "$out"; failures=$((failures + 1)); return
-	fi
-	if [ -n "${4:-}" ] && grep -qE "$4" <<<"$out"; then
-		echo "FAIL  $1 $2: a line matches '$4'"; echo "$out"; failures=$((failures + 1)); return
-	fi
-	echo "ok    $1 $2: $(grep -E "$3" <<<"$out" | head -1)"
 }
 
 # Teardown spins until the holders are gone: the releaser waits until teardown has returned.
