@@ -78,6 +78,8 @@ def teardown_lab(
     )
     teardown_unit_test(name = "unit_test", srcs = unit_test, deps = [":" + name])
     if unit_test_no_membarrier:
+        if not no_membarrier:
+            fail("unit_test_no_membarrier needs the lab's no_membarrier variable")
         teardown_unit_test(
             name = "unit_test_no_membarrier",
             srcs = unit_test,
