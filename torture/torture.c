@@ -174,7 +174,8 @@ struct torture_obj *torture_obj_new(void)
 	pthread_mutex_lock(&torture_pool.lock);
 	o = torture_pool.head;
 	if (!o)
-		teardown_die("torture", 0, "the object pool is empty (%d objects out)", TORTURE_POOL);
+		teardown_die("torture", 0, "the object pool is empty (%d objects out)",
+			     TORTURE_POOL);
 	torture_pool.head = o->pool_next;
 	if (!torture_pool.head)
 		torture_pool.tail = NULL;
@@ -239,7 +240,7 @@ static void torture_failure(struct torture_reader *t, const struct torture_obj *
 }
 
 /*
- * Checks the object a random while (up to some hundreds of ns): long enough for a writer that
+ * Checks the object a random while (up to 127 pauses): long enough for a writer that
  * wrongly went ahead to mark it done and poison it while this reader still holds it.
  */
 void torture_use(struct torture_reader *t, struct torture_obj *o)
@@ -250,7 +251,7 @@ void torture_use(struct torture_reader *t, struct torture_obj *o)
 	if (o->payload != (long)gen)
 		torture_failure(t, o, gen, "its payload was rewritten (retired and reused)");
 	for (unsigned i = 0;; i++) {
-		/* Relaxed: the pattern under test orders these; a stale value is what we look for. */
+		/* Relaxed: the pattern orders these; a value it failed to order is the finding. */
 		if (atomic_load_explicit(&o->life, memory_order_relaxed) != TORTURE_LIVE) {
 			torture_failure(t, o, gen, "it is poisoned (retired under the reader)");
 			break;
@@ -588,7 +589,8 @@ static const struct torture_fix *torture_find(const char *name)
 static void torture_usage(const char *prog, FILE *to)
 {
 	fprintf(to, "usage: %s [--pattern NAME] [--seconds N | --quick]\n"
-		"  --pattern NAME  a lab (global_flag rwlock rundown remove_lock rcu epoch) or a fix:",
+		"  --pattern NAME  a lab (global_flag rwlock rundown remove_lock rcu epoch) "
+		"or a fix:",
 		prog);
 	for (size_t i = 0; i < TEARDOWN_ARRAY_SIZE(torture_fixes); i++)
 		fprintf(to, " %s", torture_fixes[i]->name);
@@ -614,7 +616,11 @@ int main(int argc, char **argv)
 				if (!strcmp(argv[i], "--quick"))
 					quick = true;
 				else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
-					seconds = args_number(prog, "--seconds", argv[++i], 1, 86400);
+					seconds = args_number(prog, "--seconds", argv[++i], 1,
+							      86400);
+				else
+					teardown_die("torture", 0, "--child: unexpected '%s'",
+						     argv[i]);
 			}
 			if (!fix)
 				teardown_die("torture", 0, "--child: no fix %s", argv[2]);
@@ -622,8 +628,8 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--pattern")) {
 			pattern = args_value(prog, argc, argv, &i);
 		} else if (!strcmp(argv[i], "--seconds")) {
-			seconds = args_number(prog, "--seconds", args_value(prog, argc, argv, &i), 1,
-					      86400);
+			seconds = args_number(prog, "--seconds",
+					      args_value(prog, argc, argv, &i), 1, 86400);
 		} else if (!strcmp(argv[i], "--quick")) {
 			quick = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
