@@ -153,7 +153,7 @@ if [ -z "$errors" ] || [ -z "$states" ]; then
 elif grep -q 'max search depth too small' pan.out; then
 	verdict=incomplete
 	reason="depth bound $depth reached"
-elif grep -qi 'out of memory\|memory limit' pan.out; then
+elif grep -qi 'MEMLIM bound\|out of memory\|memory limit' pan.out; then
 	verdict=incomplete
 	reason="memory bound ${memlim}MB reached"
 elif [ "$errors" -eq 0 ]; then
