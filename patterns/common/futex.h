@@ -43,7 +43,7 @@ static inline void futex_wait_while(_Atomic uint32_t *word, uint32_t expected)
 
 /*
  * Wakes every waiter on word. Safe to call on a word whose memory the owner may have freed: a
- * private wake uses the address as a key and never reads the word (see rundown_release_slow()),
+ * private wake uses the address as a key and never reads the word (see rundown_wake_waiter()),
  * and its result is ignored on purpose: the only errors it could return (EFAULT, EINVAL) concern
  * the word, and a released word may already be gone.
  */
