@@ -121,7 +121,7 @@ inline exit_(t, r)
 	tso_load(t, WW, s);
 	if
 	:: s ->
-		/* tepoch_wake_advancer(): atomic_exchange_explicit(&d->writer_waiting, 0, relaxed) */
+		/* tepoch_wake_advancer(): atomic_exchange_explicit(&writer_waiting, 0, relaxed) */
 		d_step { TSO_FLUSH(t); s = mem[WW]; mem[WW] = 0 };
 		if
 		:: s -> futex_wake(t, WW)
@@ -212,7 +212,8 @@ inline wait_for(e, may_block)
 		:: else
 		fi;
 		if
-		:: !may_block && (in_old != 0 || fenced) -> clear = 0; break	/* poll gives up */
+		:: !may_block && (in_old != 0 || fenced) ->
+			clear = 0; break	/* tepoch_poll() gives up */
 		:: else
 		fi;
 		if
@@ -290,7 +291,7 @@ proctype writer()
 	grace_period();		/* tepoch_synchronize() */
 	freed = 1;
 #else
-	/* tepoch_call(): entry->epoch = epoch_of(atomic_fetch_add_explicit(&section, 0, seq_cst)) */
+	/* tepoch_call(): entry->epoch = epoch_of(fetch_add_explicit(&section, 0, seq_cst)) */
 	d_step { TSO_FLUSH(WRITER); t = mem[SECTION] };
 	for (n : 1 .. NPOLL) {
 		/* tepoch_poll(): tepoch_advance_past(d, r, r->newest_pending, false) */
@@ -318,7 +319,7 @@ init
 		mem[HEAD] = 1;		/* lagg_create(): the softc is published */
 		mem[SECTION] = 1;	/* tepoch_init(): epoch 1 */
 		for (i : 0 .. NR - 1) {
-			mem[WORD + i] = 1 * 4	/* tepoch_register(): idle, at the current epoch */
+			mem[WORD + i] = 1 * 4	/* tepoch_register(): idle, at the epoch */
 		}
 		run writer();
 		for (i : 1 .. NR) {

@@ -27,7 +27,8 @@
 #endif
 
 byte mem[NVAR];
-byte sb_var[NTHR * TSO_SB];	/* thread t's buffer: entries t * TSO_SB .. + sb_n[t] - 1, oldest first */
+/* Thread t's buffer: entries t * TSO_SB .. t * TSO_SB + sb_n[t] - 1, oldest first. */
+byte sb_var[NTHR * TSO_SB];
 byte sb_val[NTHR * TSO_SB];
 byte sb_n[NTHR];
 byte futex_on[NTHR];		/* 0, or 1 + the location thread t sleeps on */

@@ -130,7 +130,7 @@ inline read_unlock(t, r)
 	tso_load(t, WW, s);
 	if
 	:: s ->
-		/* trcu.c trcu_wake_writer(): atomic_exchange_explicit(&writer_waiting, 0, relaxed) */
+		/* trcu_wake_writer(): atomic_exchange_explicit(&writer_waiting, 0, relaxed) */
 		d_step { TSO_FLUSH(t); s = mem[WW]; mem[WW] = 0 };
 		if
 		:: s -> futex_wake(t, WW)	/* futex_wake_all(&trcu_state.writer_waiting) */
@@ -227,7 +227,7 @@ inline wait_for_readers(stage, phase)
 #endif
 				scan(stage, phase);
 				if
-				:: n != 0 ->	/* futex_wait_while(&trcu_state.writer_waiting, 1) */
+				:: n != 0 ->	/* futex_wait_while(&writer_waiting, 1) */
 					futex_wait_while(WRITER, WW, 1)
 				:: else
 				fi;

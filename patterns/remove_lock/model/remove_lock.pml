@@ -39,7 +39,7 @@
 
 /* Memory locations. */
 #define WORD		0	/* upper->remove_lock.word: REMOVED | count */
-#define STACK		1	/* io->stack: 1 while the stack is published, 0 once deleted */
+#define STACK		1	/* io->stack: 1 while published, 0 once deleted */
 #define LOOKUPS		2	/* io->lookups */
 #define COMPLETED	3	/* irp->completed of IRP i is COMPLETED + i */
 #define NVAR		(COMPLETED + NIRP)
@@ -157,7 +157,7 @@ proctype requester(byte t; byte i)
 	rl_release(t);
 #endif
 #ifdef ASYNC
-	/* devstack_wait_for_completion(): while (!load(&irp->completed, acquire)) futex_wait_while */
+	/* devstack_wait_for_completion(): while (!load(&irp->completed, acquire)) futex_wait */
 	do
 	:: tso_load(t, COMPLETED + i, c);
 		if
@@ -181,7 +181,7 @@ end:	do
 		assert(!irp_gone[i]);
 		/* devstack_upper_completion(): remove_lock_release(&upper->remove_lock, irp) */
 		rl_release(t);
-		/* devstack_complete_request(): irp->pending, then store(&irp->completed, 1, release) */
+		/* devstack_complete_request(): irp->pending; store(&irp->completed, 1, release) */
 		assert(!irp_gone[i]);
 		tso_store(t, COMPLETED + i, 1);
 		/* futex_wake_all(&irp->completed): an address only, even if the IRP is gone */
@@ -201,7 +201,7 @@ proctype remover(byte t)
 	/* remove_lock_release_and_wait(): old = atomic_fetch_or_explicit(&lock->word, REMOVED) */
 	d_step { TSO_FLUSH(t); assert(!stack_freed); old = mem[WORD]; mem[WORD] = old | REMOVED };
 	assert(!(old & REMOVED));	/* misuse: release-and-wait called twice */
-	assert(COUNT(old) != 0);	/* misuse: release-and-wait without holding an acquisition */
+	assert(COUNT(old) != 0);	/* misuse: release-and-wait holding no acquisition */
 	/* remove_lock_release_and_wait(): remove_lock_release(lock, tag) */
 	rl_release(t);
 #ifndef NO_WAIT
