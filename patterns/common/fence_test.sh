@@ -6,6 +6,10 @@
 # a TSan build must call __tsan_atomic_thread_fence, and the TSan runtime's version of that
 # function must contain the fence. (A seq_cst read-modify-write on a private word, which this
 # header once used under TSan, is a fence on x86 only by accident of the lock prefix.)
+# teardown_cpu_relax() must be the spin-wait hint: pause on x86. When Debian's AArch64 cross
+# compiler is installed (tools/aarch64/test.sh installs it), the AArch64 code is read too, with
+# gcc and clang: teardown_smp_mb() must be dmb ish (a full barrier for the inner-shareable
+# domain, where all of a program's threads run) and teardown_cpu_relax() must be yield.
 set -euo pipefail
 # Under bazel test the working directory is the workspace's runfiles; by hand, the script's own.
 root=$(pwd)
@@ -16,6 +20,33 @@ trap 'rm -rf "$work"' EXIT
 failed=0
 
 fence_in() { grep -qE '\s(mfence|lock )|\sdmb\s' "$1"; }
+
+# The disassembly of one function of an objdump listing.
+function_of() { awk -v f="<$1>:" '$2 == f { on = 1; next } on && /^$/ { exit } on' "$2"; }
+
+# The spin-wait hint in fence_probe_cpu_relax: pause on x86, yield on AArch64.
+relax_check() {	# what, listing, instruction
+	if function_of fence_probe_cpu_relax "$2" | grep -qE "\s$3(\s|$)"; then
+		echo "ok    $1: teardown_cpu_relax is $3"
+	else
+		echo "FAIL  $1: teardown_cpu_relax is not $3"; cat "$2"; failed=1
+	fi
+}
+
+# AArch64 (cross compiler present): teardown_smp_mb is dmb ish, teardown_cpu_relax is yield.
+aarch64_check() {	# compiler, flags...
+	local cc=$1 out=$work/aarch64.s what
+	shift
+	what="$cc${*:+ $*} (AArch64)"
+	"$cc" -std=gnu11 -O2 -Wall -Werror "$@" -iquote "$root" -c "$src" -o "$work/a.o"
+	aarch64-linux-gnu-objdump -d "$work/a.o" >"$out"
+	if function_of fence_probe_smp_mb "$out" | grep -qE '\sdmb\s+ish$'; then
+		echo "ok    $what: teardown_smp_mb is dmb ish"
+	else
+		echo "FAIL  $what: teardown_smp_mb is not dmb ish"; cat "$out"; failed=1
+	fi
+	relax_check "$what" "$out" yield
+}
 
 check() {	# compiler, flags...
 	local cc=$1 out
@@ -32,6 +63,7 @@ check() {	# compiler, flags...
 			echo "FAIL  $cc $*: no call to __tsan_atomic_thread_fence"; cat "$out"; failed=1
 		fi ;;
 	*)
+		relax_check "$cc $*" "$out" pause
 		if fence_in "$out"; then
 			echo "ok    $cc $*: $(grep -oE '\s(mfence|lock [a-z]+|dmb\s+\w+)' "$out" | head -1 | xargs)"
 		else
@@ -58,4 +90,11 @@ rt=$(clang -print-file-name=libclang_rt.tsan-x86_64.a 2>/dev/null || true)
 [ -f "$rt" ] || rt=$(find "$(clang -print-resource-dir)" -name 'libclang_rt.tsan-*.a' | head -1)
 (cd "$work" && ar x "$rt" tsan_interface_atomic.cpp.o)
 runtime_fence clang "$work/tsan_interface_atomic.cpp.o"
+if command -v aarch64-linux-gnu-gcc >/dev/null && command -v aarch64-linux-gnu-objdump >/dev/null
+then
+	aarch64_check aarch64-linux-gnu-gcc
+	aarch64_check clang --target=aarch64-linux-gnu
+else
+	echo "skip  AArch64: no aarch64-linux-gnu-gcc (tools/aarch64/test.sh installs it)"
+fi
 exit $failed
