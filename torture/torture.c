@@ -31,7 +31,7 @@
  * writer's scan falls in that window, both miss each other. Three things widen the window:
  *  - the reader stores to a few cache lines that the writer keeps writing just before it enters
  *    (torture_scribble): each needs the line back from the writer's cache, and the entry store
- *    queues behind them, invisible, for a microsecond or more, while the loads after it go on;
+ *    queues behind them, invisible to the writer, while the loads after it go on;
  *  - one writer in a tight loop of publish, unpublish, wait, so that its scans come often;
  *  - readers that keep checking the object for a random while after finding it, so that the
  *    writer's done mark and poison land while they still hold it.
