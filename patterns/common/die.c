@@ -52,6 +52,7 @@ void *teardown_alloc_at(const char *file, int line, const char *func, const char
 		p = zero ? calloc(1, size) : malloc(size);
 	}
 	if (!p)
-		teardown_die_at(file, line, func, pattern, ENOMEM, "out of memory: %zu bytes", size);
+		teardown_die_at(file, line, func, pattern, ENOMEM, "out of memory: %zu bytes",
+				size);
 	return p;
 }

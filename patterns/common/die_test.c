@@ -27,11 +27,12 @@ Test(die, an_allocation_that_fails_dies_with_its_place)
 {
 	char out[1024];
 
-	cr_assert(misuse_aborts_with(allocate_too_much, NULL, "teardown: test: fatal: out of memory: ",
-				     out, sizeof(out)),
+	cr_assert(misuse_aborts_with(allocate_too_much, NULL,
+				     "teardown: test: fatal: out of memory: ", out, sizeof(out)),
 		  "%s", out);
 	cr_assert(strstr(out, "die_test.c:"), "%s", out);
-	cr_assert(strstr(out, " in allocate_too_much(): Cannot allocate memory (errno 12)"), "%s", out);
+	cr_assert(strstr(out, " in allocate_too_much(): Cannot allocate memory (errno 12)"), "%s",
+		  out);
 }
 
 static void allocate_an_overflowing_array(void *arg)
@@ -72,10 +73,12 @@ Test(die, names_the_pattern_the_place_and_the_errno)
 {
 	char out[1024];
 
-	cr_assert(misuse_aborts_with(die_out_of_memory, NULL, "teardown: test: fatal: allocating 64 "
-				     "bytes at patterns/common/die_test.c:", out, sizeof(out)),
+	cr_assert(misuse_aborts_with(die_out_of_memory, NULL,
+				     "teardown: test: fatal: allocating 64 bytes at "
+				     "patterns/common/die_test.c:", out, sizeof(out)),
 		  "%s", out);
-	cr_assert(strstr(out, " in die_out_of_memory(): Cannot allocate memory (errno 12)"), "%s", out);
+	cr_assert(strstr(out, " in die_out_of_memory(): Cannot allocate memory (errno 12)"), "%s",
+		  out);
 	cr_assert_null(strstr(out, "misuse"), "%s", out);
 }
 
@@ -89,8 +92,9 @@ Test(die, prints_no_errno_when_there_is_none)
 {
 	char out[1024];
 
-	cr_assert(misuse_aborts_with(die_without_errno, NULL, "teardown: test: fatal: no errno to give at ",
-				     out, sizeof(out)),
+	cr_assert(misuse_aborts_with(die_without_errno, NULL,
+				     "teardown: test: fatal: no errno to give at ", out,
+				     sizeof(out)),
 		  "%s", out);
 	cr_assert_null(strstr(out, "(errno"), "%s", out);
 }
@@ -109,7 +113,8 @@ Test(die, a_futex_error_other_than_eagain_or_eintr_is_fatal)
 	char out[1024];
 
 	cr_assert(misuse_aborts_with(futex_on_a_misaligned_word, NULL,
-				     "teardown: futex: fatal: FUTEX_WAIT_PRIVATE on ", out, sizeof(out)),
+				     "teardown: futex: fatal: FUTEX_WAIT_PRIVATE on ", out,
+				     sizeof(out)),
 		  "%s", out);
 	cr_assert(strstr(out, "Invalid argument (errno 22)"), "%s", out);
 }

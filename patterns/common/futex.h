@@ -36,8 +36,9 @@ static inline void futex_wait_while(_Atomic uint32_t *word, uint32_t expected)
 	if (teardown_futex_fault())
 		return;
 #endif
-	if (syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0) == -1 &&
-	    errno != EAGAIN && errno != EINTR)
+	long r = syscall(SYS_futex, (uint32_t *)word, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+
+	if (r == -1 && errno != EAGAIN && errno != EINTR)
 		teardown_die("futex", errno, "FUTEX_WAIT_PRIVATE on %p", (void *)word);
 }
 
