@@ -35,7 +35,8 @@
 # (depth or memory bound reached), 2 on a usage or tool error. When the verdict is unexpected it
 # prints pan's output and, for an error found, the counterexample (spin -t) to stderr.
 # It works in $TEST_TMPDIR (under Bazel) or a fresh mktemp directory, and writes nothing beside
-# the model. Files the model #includes are looked up in the model's own directory.
+# the model. Files the model #includes are looked up in the model's own directory, then in
+# patterns/common/model (tso.pml, the x86-TSO memory the store-buffering models share).
 #
 # Bazel: tools/spin_check.bzl wraps it as spin_model_test(...), one sh_test per version.
 set -u
@@ -103,13 +104,19 @@ base=${TEST_TMPDIR:-${TMPDIR:-/tmp}}
 work=$(mktemp -d "$base/spin_check.XXXXXX") || exit 2
 [ -n "${TEST_TMPDIR:-}" ] || trap 'rm -rf "$work"' EXIT
 modeldir=$(cd "$(dirname "$model")" && pwd -P)
+# Under bazel test, the runfiles tree; by hand, the tree this script is in.
+if [ -n "${TEST_SRCDIR:-}" ]; then
+	commondir=$TEST_SRCDIR/${TEST_WORKSPACE:-teardown}/patterns/common/model
+else
+	commondir=$(dirname "$(readlink -f "$0")")/../patterns/common/model
+fi
 name=$(basename "$model")
 cp "$model" "$work/$name"
 cd "$work" || exit 2
 
 now() { date +%s.%N; }
 
-if ! spin -a "-E-I$modeldir" "${defines[@]+"${defines[@]}"}" "$name" >spin.out 2>&1; then
+if ! spin -a "-E-I$modeldir" "-E-I$commondir" "${defines[@]+"${defines[@]}"}" "$name" >spin.out 2>&1; then
 	echo "spin_check: $name $label: spin -a failed:" >&2
 	cat spin.out >&2
 	exit 2
@@ -181,7 +188,7 @@ echo "$line"
 	cat pan.out
 	if [ "$verdict" = violates ] && ls ./*.trail >/dev/null 2>&1; then
 		echo "---- counterexample (spin -t -p -g -l) ----"
-		spin -t -p -g -l "-E-I$modeldir" "${defines[@]+"${defines[@]}"}" "$name" 2>&1 |
+		spin -t -p -g -l "-E-I$modeldir" "-E-I$commondir" "${defines[@]+"${defines[@]}"}" "$name" 2>&1 |
 			tail -n 200
 	fi
 } >&2

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * x86-TSO memory and futexes, for the models of this directory. The model defines NVAR (memory
+ * x86-TSO memory and futexes, for the models that include it. The model defines NVAR (memory
  * locations, each one byte) and NTHR (threads, numbered 0 .. NTHR - 1) before including it, and
  * runs one drainer(t) per thread.
  *
