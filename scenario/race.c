@@ -390,9 +390,13 @@ static void *stress_teardown(void *arg)
 {
 	struct run *run = arg;
 
-	/* Let the readers get going for a varying while: the overlap is what is being tested. */
-	for (unsigned i = 0; i < run->teardown_delay; i++)
-		teardown_cpu_relax();
+	/*
+	 * Let the readers get going for a varying while: the overlap is what is being tested. A
+	 * count of a few cycles a step, not a spin-wait's pause (26 ns a step on this machine's
+	 * cores): the spread of start times must stay about as long as a reader's section.
+	 */
+	for (volatile unsigned i = 0; i < run->teardown_delay; i++)
+		;
 	run->variant->teardown(run->reg);
 	return NULL;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "patterns/common/compiler.h"
+#include "patterns/common/die.h"
 #include "patterns/rcu/trcu.h"
 
 struct trcu_plugin_object {
@@ -36,14 +37,8 @@ void *trcu_plugin_exit(struct trcu_plugin_object *obj,
 
 struct trcu_plugin_object *trcu_plugin_init(void)
 {
-	/*
-	 * A module links nothing of the catalog's (the shared object is built from headers), so
-	 * it checks its one allocation itself: the demo cannot go on without the object.
-	 */
-	struct trcu_plugin_object *obj = malloc(sizeof(*obj));
+	struct trcu_plugin_object *obj = teardown_malloc("rcu", sizeof(*obj));
 
-	if (!obj)
-		abort();
 	obj->state = 42;
 	return obj;
 }
