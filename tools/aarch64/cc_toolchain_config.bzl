@@ -50,6 +50,8 @@ def _impl(ctx):
                 _flags(_LINK, [
                     "-Wl,-z,relro,-z,now",
                     "-L" + CRITERION_LIBDIR,
+                    # DT_RPATH, not DT_RUNPATH: it also serves libcriterion's own libnanomsg.
+                    "-Wl,--disable-new-dtags",
                     "-Wl,-rpath," + CRITERION_LIBDIR,
                     "-Wl,-rpath-link,/usr/lib/aarch64-linux-gnu",
                     "-lstdc++",
@@ -65,6 +67,17 @@ def _impl(ctx):
                                   "-fdata-sections"]),
                 _flags(_LINK, ["-Wl,--gc-sections"]),
             ],
+        ),
+        # After the flags above, as in Bazel's own toolchain, so that a target's linkopts have
+        # the last word (//third_party:criterion's -Wl,--no-gc-sections).
+        feature(
+            name = "user_link_flags",
+            enabled = True,
+            flag_sets = [flag_set(actions = _LINK, flag_groups = [flag_group(
+                flags = ["%{user_link_flags}"],
+                iterate_over = "user_link_flags",
+                expand_if_available = "user_link_flags",
+            )])],
         ),
     ]
     return cc_common.create_cc_toolchain_config_info(
