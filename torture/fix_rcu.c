@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * trcu, both flavours. The writer swaps in a new object, waits for a grace period and retires
- * the old one. General flavour: readers register, and read inside trcu_read_lock/unlock. QSBR:
+ * the old one. General flavour: readers register, and read inside trcu_read_lock/unlock; one
+ * cycle in 8 the writer hands the old object to trcu_call instead, whose callback thread retires
+ * it after a grace period (trcu_barrier when too many are queued, and when the writer stops). QSBR:
  * readers register and announce a quiescent state after every object they use; under churn
  * they also go offline and online, or unregister and register again.
  */
@@ -36,13 +38,36 @@ static void rcu_read(struct torture_reader *t)
 	trcu_read_unlock();
 }
 
+#define RCU_MAX_QUEUED 1024
+
+static _Atomic unsigned rcu_queued;	/* handed to trcu_call, not yet retired */
+static unsigned rcu_cycle;		/* the writer's */
+
+static void rcu_callback(struct trcu_head *head)
+{
+	torture_obj_retire(teardown_container_of(head, struct torture_obj, u.head), true);
+	atomic_fetch_sub_explicit(&rcu_queued, 1, memory_order_relaxed);
+}
+
 static void rcu_update(void)
 {
 	struct torture_obj *old = atomic_load_explicit(&rcu_current, memory_order_relaxed);
 
 	trcu_assign_pointer(rcu_current, torture_obj_new());
+	if (++rcu_cycle % 8 == 0) {
+		atomic_fetch_add_explicit(&rcu_queued, 1, memory_order_relaxed);
+		trcu_call(&old->u.head, rcu_callback);
+		if (atomic_load_explicit(&rcu_queued, memory_order_relaxed) > RCU_MAX_QUEUED)
+			trcu_barrier();
+		return;
+	}
 	trcu_synchronize();
 	torture_obj_retire(old, true);
+}
+
+static void rcu_writer_stop(void)
+{
+	trcu_barrier();
 }
 
 static void qsbr_update(void)
@@ -64,7 +89,7 @@ const struct torture_fix torture_trcu = {
 	.no_membarrier_env = "TRCU_NO_MEMBARRIER", .uses_membarrier = trcu_uses_membarrier,
 	.registers = true, .setup = rcu_setup, .reader_start = rcu_reader_start,
 	.reader_stop = rcu_reader_stop, .read = rcu_read, .update = rcu_update,
-	.cleanup = rcu_cleanup,
+	.writer_stop = rcu_writer_stop, .cleanup = rcu_cleanup,
 };
 
 static void qsbr_reader_start(struct torture_reader *t)

@@ -12,6 +12,7 @@
 
 #include "patterns/common/compiler.h"
 #include "patterns/epoch/tepoch.h"
+#include "patterns/rcu/trcu.h"
 #include "patterns/remove_lock/device_stack.h"
 #include "patterns/rundown/rundown_kref.h"
 #include "scenario/device.h"
@@ -32,6 +33,7 @@ struct torture_obj {
 	TEARDOWN_CACHE_ALIGNED union {
 		struct rundown_kref kref;
 		struct tepoch_entry entry;
+		struct trcu_head head;
 	} u;
 	struct torture_obj *pool_next;
 };
