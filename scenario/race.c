@@ -446,6 +446,8 @@ static const char *sanitizer(void)
 static int list(const struct scenario_pattern *p)
 {
 	printf("pattern\t%s\t%s\nsanitizer\t%s\n", p->name, p->source_case, sanitizer());
+	if (p->uses_membarrier)
+		printf("fences\t%s\n", p->uses_membarrier() ? "membarrier" : "full");
 	for (size_t k = 0; k < p->n_variants; k++) {
 		const struct scenario_variant *v = &p->variants[k];
 

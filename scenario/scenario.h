@@ -11,6 +11,7 @@
 #define TEARDOWN_SCENARIO_SCENARIO_H
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "scenario/device.h"
@@ -51,6 +52,8 @@ struct scenario_pattern {
 	const char *source_case;	/* the public case it comes from */
 	const struct scenario_variant *variants;
 	size_t n_variants;
+	/* Patterns with an asymmetric fence: whether this process uses membarrier. Else NULL. */
+	bool (*uses_membarrier)(void);
 };
 
 /* Each race binary links exactly one pattern, which defines this. */

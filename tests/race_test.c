@@ -7,11 +7,19 @@
  *     if the naive version stops failing, this test fails;
  *   - a variant that expects none must finish the forced schedule, the late schedule and a
  *     stress loop, each with exit code 0 and no sanitizer output.
- * usage: race_test [--rounds N] RACE_BINARY...
+ * And that each binary is the build asked for:
+ *   --sanitizer thread|address   the sanitizer its --list reports;
+ *   --fences membarrier|full     the fence mode of a pattern with an asymmetric fence: membarrier
+ *                                (where this kernel offers it), or full fences on both sides.
+ * usage: race_test [--rounds N] [--sanitizer S] [--fences F] RACE_BINARY...
  */
+#define _GNU_SOURCE	/* syscall() */
+#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "scenario/args.h"
 #include "scenario/sanitizer_options.h"
@@ -98,10 +106,42 @@ static void check_variant(const char *bin, const char *sanitizer, const char *va
 	check_clean(bin, variant, "stress", rounds);
 }
 
+static const char *want_sanitizer;	/* NULL: any sanitizer */
+static const char *want_fences;		/* NULL: not checked */
+
+/* What a pattern that prefers membarrier uses on this kernel. */
+static const char *membarrier_or_full(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	return cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) ? "membarrier" : "full";
+}
+
+/* The build the test asked for: the sanitizer, and the fence mode where the pattern has one. */
+static void check_build(const char *bin, const char *sanitizer, const char *fences)
+{
+	char what[160];
+
+	if (want_sanitizer && strcmp(sanitizer, want_sanitizer)) {
+		snprintf(what, sizeof(what), "built with sanitizer %s, the build asks for %s",
+			 sanitizer, want_sanitizer);
+		fail(bin, "--list", what, NULL);
+	}
+	if (!want_fences)
+		return;
+	if (!strcmp(want_fences, "membarrier"))
+		want_fences = membarrier_or_full();
+	if (strcmp(fences, want_fences)) {
+		snprintf(what, sizeof(what), "runs with fences '%s', the test asks for '%s'",
+			 fences, want_fences);
+		fail(bin, "--list", what, NULL);
+	}
+}
+
 static void check_binary(const char *bin, const char *rounds)
 {
 	char *argv[] = { (char *)bin, "--list", NULL };
-	char sanitizer[32] = "none";
+	char sanitizer[32] = "none", fences[32] = "none";
 	int racy = 0, fixes = 0;
 	struct subprocess_result list;
 
@@ -116,6 +156,8 @@ static void check_binary(const char *bin, const char *rounds)
 		struct listed_variant v;
 
 		if (sscanf(line, "sanitizer\t%31s", sanitizer) == 1)
+			continue;
+		if (sscanf(line, "fences\t%31s", fences) == 1)
 			continue;
 		switch (listed_variant_parse(line, &v)) {
 		case 0:
@@ -135,6 +177,7 @@ static void check_binary(const char *bin, const char *rounds)
 	}
 	if (racy == 0 || fixes == 0)
 		fail(bin, "--list", "a lab needs at least one naive variant and one fix", NULL);
+	check_build(bin, sanitizer, fences);
 	subprocess_result_free(&list);
 }
 
@@ -143,13 +186,28 @@ int main(int argc, char **argv)
 	const char *rounds = "200";
 	int first = 1;
 
-	if (argc > 1 && !strcmp(argv[1], "--rounds")) {
-		rounds = args_value(argv[0], argc, argv, &first);
-		args_number(argv[0], "--rounds", rounds, 1, SCENARIO_ROUNDS_MAX);
-		first++;
+	for (; first < argc && !strncmp(argv[first], "--", 2); first++) {
+		const char *opt = argv[first];
+
+		if (!strcmp(opt, "--rounds")) {
+			rounds = args_value(argv[0], argc, argv, &first);
+			args_number(argv[0], "--rounds", rounds, 1, SCENARIO_ROUNDS_MAX);
+		} else if (!strcmp(opt, "--sanitizer")) {
+			want_sanitizer = args_value(argv[0], argc, argv, &first);
+		} else if (!strcmp(opt, "--fences")) {
+			want_fences = args_value(argv[0], argc, argv, &first);
+		} else {
+			first = argc;
+			break;
+		}
 	}
+	if ((want_sanitizer && strcmp(want_sanitizer, "thread") &&
+	     strcmp(want_sanitizer, "address")) ||
+	    (want_fences && strcmp(want_fences, "membarrier") && strcmp(want_fences, "full")))
+		first = argc;
 	if (first >= argc) {
-		fprintf(stderr, "usage: %s [--rounds N] RACE_BINARY...\n", argv[0]);
+		fprintf(stderr, "usage: %s [--rounds N] [--sanitizer thread|address] "
+			"[--fences membarrier|full] RACE_BINARY...\n", argv[0]);
 		return 2;
 	}
 	for (int i = first; i < argc; i++)

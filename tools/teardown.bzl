@@ -25,6 +25,12 @@ _SANITIZER_FLAG = {
 
 SANITIZER = select({setting: [flag] for setting, flag in _SANITIZER_FLAG.items()})
 
+# The same table, as the race test driver's check that each race binary is the build asked for.
+_SANITIZER_NAME = select({
+    setting: ["--sanitizer", flag[len("-fsanitize="):]]
+    for setting, flag in _SANITIZER_FLAG.items()
+})
+
 # Every benchmark loop starts on a 32-byte boundary. Without it the baseline's 6-instruction
 # loop ran in 0.28 ns in one build and 0.55 ns in the next, depending on whether it happened to
 # straddle a fetch boundary: a 2x swing in every ratio that had nothing to do with the patterns.
@@ -163,14 +169,20 @@ def teardown_race_test(
                    " -o $@ -pthread -ldl"),
             testonly = True,
         )
-    modes = [(name, {})]
+    # A pattern with an asymmetric fence runs twice: with membarrier (where the kernel offers
+    # it), and with full fences on both sides; the driver checks that each run is that mode.
+    modes = [(name, {}, [])]
     if no_membarrier:
-        modes.append((name + "_no_membarrier", {no_membarrier: "1"}))
-    for test_name, env in modes:
+        modes = [
+            (name, {}, ["--fences", "membarrier"]),
+            (name + "_no_membarrier", {no_membarrier: "1"}, ["--fences", "full"]),
+        ]
+    for test_name, env, fences in modes:
         native.cc_test(
             name = test_name,
             deps = ["//tests:race_test_main"],
-            args = ["--rounds", str(rounds)] + ["$(rootpath :%s)" % b for b in bins],
+            args = ["--rounds", str(rounds)] + fences + _SANITIZER_NAME +
+                   ["$(rootpath :%s)" % b for b in bins],
             data = [":" + b for b in bins],
             env = env,
             size = size,

@@ -188,4 +188,5 @@ const struct scenario_pattern scenario_pattern_under_test = {
 		       "ifnet reference counts the wrong object",
 	.variants = epoch_variants,
 	.n_variants = TEARDOWN_ARRAY_SIZE(epoch_variants),
+	.uses_membarrier = tepoch_uses_membarrier,
 };

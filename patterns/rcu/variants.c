@@ -292,4 +292,5 @@ const struct scenario_pattern scenario_pattern_under_test = {
 		       "list_del and kfree; the caller dereferences freed memory",
 	.variants = rcu_variants,
 	.n_variants = TEARDOWN_ARRAY_SIZE(rcu_variants),
+	.uses_membarrier = trcu_uses_membarrier,
 };

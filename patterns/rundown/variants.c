@@ -360,4 +360,5 @@ const struct scenario_pattern scenario_pattern_under_test = {
 		"the softc regardless",
 	.variants = rundown_variants,
 	.n_variants = TEARDOWN_ARRAY_SIZE(rundown_variants),
+	.uses_membarrier = rundown_ca_uses_membarrier,
 };

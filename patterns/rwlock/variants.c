@@ -231,4 +231,5 @@ const struct scenario_pattern scenario_pattern_under_test = {
 		"softc)",
 	.variants = rwlock_variants,
 	.n_variants = TEARDOWN_ARRAY_SIZE(rwlock_variants),
+	.uses_membarrier = drwlock_uses_membarrier,
 };
