@@ -93,6 +93,23 @@ if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
 	failed=1 # the build itself failed
 fi
 
+# QEMU 7.2 (Debian 12) aborts when a process forked from a multithreaded guest creates a thread
+# ("qemu_plugin_vcpu_init_hook: assertion failed"): the misuse tests whose forked child starts
+# a waiter thread. A Criterion target whose every failed test died of that assertion is the
+# emulator's failure, not the code's: it is counted apart, with its failed tests named.
+emulator=0
+while read -r testlog; do
+	fails=$(grep -c '^\[FAIL\]' "$testlog" || true)
+	qemu=$(grep -c '^\[----\]   ERROR:.*qemu_plugin_vcpu_init_hook: assertion failed' \
+		"$testlog" || true)
+	if [ "$fails" -gt 0 ] && [ "$fails" -eq "$qemu" ]; then
+		emulator=$((emulator + 1))
+		failed=$((failed - 1))
+		echo "not judged (QEMU 7.2 assertion after fork): $testlog"
+		grep '^\[FAIL\]' "$testlog" | sed 's/^/    /'
+	fi
+done < <(grep -A1 -E "${verdict}FAILED" "$log" | grep -oE '/\S+/test\.log' || true)
+
 # The torture's quick size. Its tests (//torture:quick_test_*) are shell scripts that execute
 # the torture binary, which the host kernel cannot do for an AArch64 program; so the binary is
 # run here, under the same wrapper, for every fix at once.
@@ -106,5 +123,6 @@ if [ "${TEARDOWN_AARCH64_TORTURE:-1}" = 1 ] && bazel query //torture:torture >/d
 		echo "//torture --quick (AArch64, qemu)  FAILED"
 	fi
 fi
+[ "$emulator" -eq 0 ] || echo "$emulator test targets not judged: QEMU 7.2's own assertion"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
