@@ -8,7 +8,8 @@
 #     schedules and a short stress loop, and the naive variants the device's canary can judge
 #     (plain_race_test.sh);
 #   - teardown_cpu_relax() and teardown_smp_mb() read from the AArch64 machine code
-#     (//patterns/common:fence_test, which checks AArch64 when the cross compiler is present).
+#     (//patterns/common:fence_test, which checks AArch64 when the cross compiler is present);
+#   - the torture's quick size, every fix in every mode (//torture -- --quick).
 # It proves that the catalog builds and runs on AArch64; not that it is correct under Arm's weak
 # memory model: QEMU's TCG on an x86 host does not reorder as Arm hardware does.
 set -euo pipefail
