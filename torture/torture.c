@@ -74,7 +74,9 @@
 #define TORTURE_TARGET 1000000ull	/* a default run's teardowns or grace periods per mode */
 #define TORTURE_CAP_SECONDS 900	/* a default run stops here if it has not reached the target */
 #define TORTURE_QUICK_CYCLES 100	/* per mix, in --quick */
-#define TORTURE_HANG_SECONDS 120	/* --quick: a mix that takes longer has hung */
+#ifndef TORTURE_HANG_SECONDS
+#define TORTURE_HANG_SECONDS 120	/* no writer cycle for this long: hung (a lost wake-up) */
+#endif
 #define TORTURE_SCRIBBLE_LINES 16
 #define TORTURE_MAX_READERS 64
 
@@ -386,19 +388,48 @@ static void torture_progress(const char *mix, struct torture_totals *before,
 struct torture_limits {
 	uint64_t mix_ns;	/* 0: run the mix to mix_cycles */
 	uint64_t mix_cycles;
-	uint64_t hang_ns;	/* a mix that runs longer has hung (count-bounded mixes) */
+	uint64_t hang_ns;	/* no writer cycle for this long, or a count-bounded mix this long */
 };
 
-/* Runs one mix to its limit; adds its readers' counts to *totals. Returns false on a hang. */
-static bool torture_mix(unsigned readers, bool faults, const struct torture_limits *lim,
+/* A writer or reader stuck in a wait that nobody ends cannot be joined: report, and leave. */
+static void torture_hung(const char *mix, uint64_t cycles, uint64_t reads, uint64_t hang_ns)
+{
+	fprintf(stderr, "torture: %s [%s]: %s: no progress in %llu s (%llu cycles, %llu reads): "
+		"hung\n", torture_run.fix->name, torture_run.mode, mix,
+		(unsigned long long)(hang_ns / 1000000000u), (unsigned long long)cycles,
+		(unsigned long long)reads);
+	fflush(NULL);
+	_exit(1);
+}
+
+static void torture_join(pthread_t thread, const char *mix, uint64_t hang_ns)
+{
+	struct timespec deadline;
+	int err;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += (time_t)(hang_ns / 1000000000u);
+	err = pthread_timedjoin_np(thread, NULL, &deadline);
+	if (err == ETIMEDOUT)
+		torture_hung(mix, atomic_load(&torture_run.cycles), 0, hang_ns);
+	if (err)
+		teardown_die("torture", err, "pthread_timedjoin_np");
+}
+
+/*
+ * Runs one mix to its limit; adds its readers' counts to *totals. A hang (a writer stuck in a
+ * wait that nobody ends, as a lost wake-up leaves it) cannot be joined: it is reported, and
+ * the process exits at once with failure.
+ */
+static void torture_mix(unsigned readers, bool faults, const struct torture_limits *lim,
 			struct torture_totals *totals)
 {
 	struct torture_reader *r = teardown_aligned_alloc("torture", TEARDOWN_CACHE_LINE,
 							  readers * sizeof(*r));
 	uint64_t begin = torture_now_ns(), from = atomic_load(&torture_run.cycles), last = begin;
+	uint64_t seen = 0, advanced = begin;
 	pthread_t writer, threads[TORTURE_MAX_READERS];
 	char mix[64];
-	bool hung = false;
 	int err;
 
 	snprintf(mix, sizeof(mix), "%u reader%s%s", readers, readers == 1 ? "" : "s",
@@ -430,24 +461,22 @@ static bool torture_mix(unsigned readers, bool faults, const struct torture_limi
 		if (lim->mix_ns ? now - begin >= lim->mix_ns
 				: done >= lim->mix_cycles && reads >= lim->mix_cycles)
 			break;
-		if (!lim->mix_ns && now - begin >= lim->hang_ns) {
-			fprintf(stderr, "torture: %s [%s]: %s: no progress in %llu s (%llu cycles, "
-				"%llu reads): hung\n", torture_run.fix->name, torture_run.mode, mix,
-				(unsigned long long)(lim->hang_ns / 1000000000u),
-				(unsigned long long)done, (unsigned long long)reads);
-			hung = true;
-			break;
+		if (done != seen) {
+			seen = done;
+			advanced = now;
 		}
+		if (now - advanced >= lim->hang_ns ||
+		    (!lim->mix_ns && now - begin >= lim->hang_ns))
+			torture_hung(mix, done, reads, lim->hang_ns);
 	}
 	atomic_store(&torture_run.stop, true);
-	pthread_join(writer, NULL);
+	torture_join(writer, mix, lim->hang_ns);
 	for (unsigned i = 0; i < readers; i++)
-		pthread_join(threads[i], NULL);
+		torture_join(threads[i], mix, lim->hang_ns);
 	totals->reads += torture_sum(r, readers, offsetof(struct torture_reader, reads));
 	totals->declined += torture_sum(r, readers, offsetof(struct torture_reader, declined));
 	totals->failures += torture_sum(r, readers, offsetof(struct torture_reader, failures));
 	free(r);
-	return !hung;
 }
 
 static void torture_report(const struct torture_totals *tot, uint64_t ns)
@@ -504,8 +533,8 @@ static int torture_child(const struct torture_fix *fix, const char *mode, unsign
 	torture_pool_init();
 	fix->setup();
 	clock_gettime(CLOCK_MONOTONIC, &torture_run.start);
-	for (unsigned m = 0; ok; m = (m + 1) % TORTURE_MIXES) {
-		ok = torture_mix(counts[m / 2], m % 2, &lim, &tot);
+	for (unsigned m = 0;; m = (m + 1) % TORTURE_MIXES) {
+		torture_mix(counts[m / 2], m % 2, &lim, &tot);
 		if (m + 1 < TORTURE_MIXES && (quick || seconds))
 			continue;
 		if (quick || seconds || (atomic_load(&torture_run.target_ns) && m + 1 ==
