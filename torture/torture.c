@@ -72,7 +72,7 @@
 #define TORTURE_POOL 4096
 #define TORTURE_MIXES 6
 #define TORTURE_TARGET 1000000ull	/* a default run's teardowns or grace periods per mode */
-#define TORTURE_CAP_SECONDS 900	/* a default run stops here if it has not reached the target */
+#define TORTURE_CAP_SECONDS 900	/* a default run stops here short of the target */
 #define TORTURE_QUICK_CYCLES 100	/* per mix, in --quick */
 #ifndef TORTURE_HANG_SECONDS
 #define TORTURE_HANG_SECONDS 120	/* no writer cycle for this long: hung (a lost wake-up) */
@@ -388,7 +388,7 @@ static void torture_progress(const char *mix, struct torture_totals *before,
 struct torture_limits {
 	uint64_t mix_ns;	/* 0: run the mix to mix_cycles */
 	uint64_t mix_cycles;
-	uint64_t hang_ns;	/* no writer cycle for this long, or a count-bounded mix this long */
+	uint64_t hang_ns;	/* no writer cycle this long, or a count-bounded mix this long */
 };
 
 /* A writer or reader stuck in a wait that nobody ends cannot be joined: report, and leave. */
