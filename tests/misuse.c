@@ -45,7 +45,8 @@ bool misuse_aborts_with(void (*misuse)(void *), void *arg, const char *expected,
 	close(pipefd[0]);
 	while (waitpid(pid, &status, 0) != pid) {
 		if (errno != EINTR) {
-			snprintf(stderr_out, size, "misuse_aborts_with: waitpid: %s", strerror(errno));
+			snprintf(stderr_out, size, "misuse_aborts_with: waitpid: %s",
+				 strerror(errno));
 			return false;
 		}
 	}

@@ -60,12 +60,15 @@ check() {	# compiler, flags...
 		if grep -q '__tsan_atomic_thread_fence' "$out"; then
 			echo "ok    $cc $*: calls __tsan_atomic_thread_fence"
 		else
-			echo "FAIL  $cc $*: no call to __tsan_atomic_thread_fence"; cat "$out"; failed=1
+			echo "FAIL  $cc $*: no call to __tsan_atomic_thread_fence"
+			cat "$out"
+			failed=1
 		fi ;;
 	*)
 		relax_check "$cc $*" "$out" pause
 		if fence_in "$out"; then
-			echo "ok    $cc $*: $(grep -oE '\s(mfence|lock [a-z]+|dmb\s+\w+)' "$out" | head -1 | xargs)"
+			found=$(grep -oE '\s(mfence|lock [a-z]+|dmb\s+\w+)' "$out" | head -1 | xargs)
+			echo "ok    $cc $*: $found"
 		else
 			echo "FAIL  $cc $*: no fence instruction"; cat "$out"; failed=1
 		fi ;;
@@ -77,7 +80,9 @@ runtime_fence() {	# what, object or library
 	if fence_in "$work/rt.s"; then
 		echo "ok    $1 runtime: __tsan_atomic_thread_fence executes a hardware fence"
 	else
-		echo "FAIL  $1 runtime: __tsan_atomic_thread_fence has no fence"; cat "$work/rt.s"; failed=1
+		echo "FAIL  $1 runtime: __tsan_atomic_thread_fence has no fence"
+		cat "$work/rt.s"
+		failed=1
 	fi
 }
 

@@ -63,7 +63,8 @@ install_packages() {
 		done
 		rm -rf "$tmp"
 	fi
-	say "all present: gcc-aarch64-linux-gnu, qemu-user, arm64 libraries, Criterion in $CRITERION_ROOT"
+	say "all present: gcc-aarch64-linux-gnu, qemu-user, arm64 libraries," \
+		"Criterion in $CRITERION_ROOT"
 }
 
 install_packages

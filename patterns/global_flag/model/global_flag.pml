@@ -239,7 +239,8 @@ proctype callback(byte t)
 #else
 		/* global_flag_enter(): atomic_fetch_add_explicit(&gf->in_flight, 1, seq_cst) */
 #if defined(RELAXED_INC) && defined(WEAK_RMW)
-		ADD_LATER(t, INFL, 1);	/* relaxed, on Arm: the add may land after the load below */
+		/* relaxed, on Arm: the add may land after the load below */
+		ADD_LATER(t, INFL, 1);
 #else
 		FETCH_ADD(t, INFL, 1, before);	/* lock xadd, relaxed or not */
 #endif
