@@ -13,6 +13,32 @@ Each call is one sh_test that runs tools/spin_check.sh (its header documents the
     )
 """
 
+# Weak fairness for the liveness searches of models whose threads spin in a loop; NFAIR is
+# pan's fairness bookkeeping, for this many processes' worth of turns.
+SPIN_FAIR = ["--fair", "--cc", "-DNFAIR=3"]
+
+# The x86-TSO memory model the store-buffering models include.
+SPIN_TSO = "//patterns/common/model:tso.pml"
+
+def spin_models(model, versions, data = [], prefix = ""):
+    """A model's table of versions, one spin_model_test each, named prefix + name.
+
+    versions: (name, expected verdict, the model's switches, the error pan must report, mode)
+    tuples, with an optional sixth element: more runner options (e.g. SPIN_FAIR).
+    """
+    for version in versions:
+        name, expect, defines, why, mode = version[:5]
+        spin_model_test(
+            name = prefix + name,
+            model = model,
+            expect = expect,
+            defines = defines,
+            why = why,
+            mode = mode,
+            options = version[5] if len(version) > 5 else [],
+            data = data,
+        )
+
 def spin_model_test(
         name,
         model,
