@@ -27,9 +27,9 @@ static void flag_publish(void)
 	struct flag_slot *s = &flag_slots[flag_next++ % FLAG_SLOTS];
 
 	atomic_store_explicit(&s->obj, torture_obj_new(), memory_order_relaxed);
-	/* Release: pairs with global_flag_enter()'s seq_cst load; the object is stamped first. */
+	/* The gate was shut down a lap ago; the object is stamped before it admits again. */
 	if (s->used)
-		atomic_store_explicit(&s->gate.alive, true, memory_order_release);
+		global_flag_reinit(&s->gate);
 	s->used = true;
 	/* Release: pairs with the reader's acquire load of the slot. */
 	atomic_store_explicit(&flag_current, s, memory_order_release);

@@ -35,3 +35,13 @@ void global_flag_shutdown(struct global_flag *gf)
 	SCENARIO_NOTE("sees no callback in flight");
 }
 /* end quote: shutdown */
+
+void global_flag_reinit(struct global_flag *gf)
+{
+	/*
+	 * Release: pairs with global_flag_enter()'s load of alive, so that a callback admitted
+	 * from now on sees whatever the caller published for the new object before this call.
+	 */
+	if (atomic_exchange_explicit(&gf->alive, true, memory_order_release))
+		teardown_misuse("global_flag", "global_flag_reinit on a flag that was not shut down");
+}

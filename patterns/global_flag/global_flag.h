@@ -95,4 +95,12 @@ static inline bool global_flag_enter(struct global_flag *gf)
  */
 void global_flag_shutdown(struct global_flag *gf);
 
+/*
+ * Admits callbacks again after global_flag_shutdown() has returned: the registration armed
+ * anew for a new object, as rundown_reinit() does for a rundown. Calling it on a flag that is
+ * still alive aborts. Calling it while global_flag_shutdown() still waits is misuse that is not
+ * detected (the count also holds callbacks on their way to being turned away).
+ */
+void global_flag_reinit(struct global_flag *gf);
+
 #endif /* TEARDOWN_PATTERNS_GLOBAL_FLAG_GLOBAL_FLAG_H */

@@ -97,6 +97,33 @@ static void exit_without_enter(void *arg)
 	global_flag_exit(arg);
 }
 
+Test(global_flag, reinit_admits_again_after_shutdown)
+{
+	struct global_flag gf = GLOBAL_FLAG_INIT;
+
+	global_flag_shutdown(&gf);
+	cr_assert_not(global_flag_enter(&gf), "a shut-down flag must turn callbacks away");
+	global_flag_reinit(&gf);
+	cr_assert(global_flag_enter(&gf), "a re-armed flag must admit callbacks");
+	global_flag_exit(&gf);
+	global_flag_shutdown(&gf);
+}
+
+static void reinit_while_alive(void *arg)
+{
+	global_flag_reinit(arg);
+}
+
+Test(global_flag, misuse_reinit_while_alive_aborts)
+{
+	struct global_flag gf = GLOBAL_FLAG_INIT;
+	char err[512];
+
+	cr_assert(misuse_aborts_with(reinit_while_alive, &gf,
+				     "global_flag: misuse: global_flag_reinit on a flag that was not "
+				     "shut down", err, sizeof(err)), "stderr: %s", err);
+}
+
 static void shutdown_twice(void *arg)
 {
 	global_flag_shutdown(arg);
