@@ -402,7 +402,8 @@ static void torture_hung(const char *mix, uint64_t cycles, uint64_t reads, uint6
 	_exit(1);
 }
 
-static void torture_join(pthread_t thread, const char *mix, uint64_t hang_ns)
+static void torture_join(pthread_t thread, const char *mix, uint64_t cycles, uint64_t reads,
+			 uint64_t hang_ns)
 {
 	struct timespec deadline;
 	int err;
@@ -411,7 +412,7 @@ static void torture_join(pthread_t thread, const char *mix, uint64_t hang_ns)
 	deadline.tv_sec += (time_t)(hang_ns / 1000000000u);
 	err = pthread_timedjoin_np(thread, NULL, &deadline);
 	if (err == ETIMEDOUT)
-		torture_hung(mix, atomic_load(&torture_run.cycles), 0, hang_ns);
+		torture_hung(mix, cycles, reads, hang_ns);
 	if (err)
 		teardown_die("torture", err, "pthread_timedjoin_np");
 }
@@ -427,7 +428,7 @@ static void torture_mix(unsigned readers, bool faults, const struct torture_limi
 	struct torture_reader *r = teardown_aligned_alloc("torture", TEARDOWN_CACHE_LINE,
 							  readers * sizeof(*r));
 	uint64_t begin = torture_now_ns(), from = atomic_load(&torture_run.cycles), last = begin;
-	uint64_t seen = 0, advanced = begin;
+	uint64_t seen = 0, advanced = begin, done = 0, reads = 0;
 	pthread_t writer, threads[TORTURE_MAX_READERS];
 	char mix[64];
 	int err;
@@ -448,7 +449,7 @@ static void torture_mix(unsigned readers, bool faults, const struct torture_limi
 		teardown_die("torture", err, "pthread_create");
 	for (;;) {
 		struct timespec tick = { 0, 10 * 1000 * 1000 };
-		uint64_t now, done, reads;
+		uint64_t now;
 
 		nanosleep(&tick, NULL);
 		now = torture_now_ns();
@@ -470,9 +471,10 @@ static void torture_mix(unsigned readers, bool faults, const struct torture_limi
 			torture_hung(mix, done, reads, lim->hang_ns);
 	}
 	atomic_store(&torture_run.stop, true);
-	torture_join(writer, mix, lim->hang_ns);
+	/* A thread that does not return within the bound after the stop is stuck: hung. */
+	torture_join(writer, mix, done, reads, lim->hang_ns);
 	for (unsigned i = 0; i < readers; i++)
-		torture_join(threads[i], mix, lim->hang_ns);
+		torture_join(threads[i], mix, done, reads, lim->hang_ns);
 	totals->reads += torture_sum(r, readers, offsetof(struct torture_reader, reads));
 	totals->declined += torture_sum(r, readers, offsetof(struct torture_reader, declined));
 	totals->failures += torture_sum(r, readers, offsetof(struct torture_reader, failures));
