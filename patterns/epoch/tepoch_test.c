@@ -417,6 +417,35 @@ static void destroy_with_orphans(void *arg)
 	tepoch_destroy(&c->d);
 }
 
+static void exit_unregistered(void *arg)
+{
+	tepoch_exit(&((struct misuse_ctx *)arg)->rec);
+}
+
+static void synchronize_unregistered(void *arg)
+{
+	tepoch_synchronize(&((struct misuse_ctx *)arg)->rec);
+}
+
+static void never_destroy(struct tepoch_entry *entry)
+{
+	(void)entry;
+}
+
+static void call_unregistered(void *arg)
+{
+	static struct tepoch_entry e;
+
+	tepoch_call(&((struct misuse_ctx *)arg)->rec, &e, never_destroy);
+}
+
+static void call_without_destructor(void *arg)
+{
+	static struct tepoch_entry e;
+
+	tepoch_call(&((struct misuse_ctx *)arg)->rec, &e, NULL);
+}
+
 /* A section through one record, a wait through another record of the same domain. */
 static void synchronize_inside_through_another_record(void *arg)
 {
@@ -467,6 +496,14 @@ MISUSE_TEST(destroy_with_a_record_registered_aborts, destroy_in_use, true,
 	    "tepoch_destroy with a record still registered")
 MISUSE_TEST(destroy_with_orphans_pending_aborts, destroy_with_orphans, true,
 	    "tepoch_destroy with 1 retired entries not yet destroyed")
+MISUSE_TEST(exit_unregistered_aborts, exit_unregistered, false,
+	    "tepoch_exit on a record that is not registered")
+MISUSE_TEST(synchronize_unregistered_aborts, synchronize_unregistered, false,
+	    "tepoch_synchronize on a record that is not registered")
+MISUSE_TEST(call_unregistered_aborts, call_unregistered, false,
+	    "tepoch_call on a record that is not registered")
+MISUSE_TEST(call_without_destructor_aborts, call_without_destructor, true,
+	    "tepoch_call with a NULL destructor")
 
 /*
  * The epoch wraps: its field has TEPOCH_EPOCH_MASK + 1 values. A domain started at the last

@@ -672,6 +672,28 @@ static void qsbr_register_twice(void *arg)
 	trcu_qsbr_register_thread();
 }
 
+static void barrier_from_the_callback(struct trcu_head *head)
+{
+	(void)head;
+	trcu_barrier();
+}
+
+/* The callback's trcu_barrier aborts the process; the barrier here waits for that callback. */
+static void barrier_from_a_callback(void *arg)
+{
+	static struct trcu_head head;
+
+	(void)arg;
+	trcu_call(&head, barrier_from_the_callback);
+	trcu_barrier();
+}
+
+static void qsbr_set_even_counter(void *arg)
+{
+	(void)arg;
+	trcu_qsbr_set_counter(2);
+}
+
 #define ASSERT_MISUSE(fn, message) \
 	do { \
 		char err_[512]; \
@@ -749,4 +771,15 @@ Test(misuse, qsbr_synchronize_on_online_reader_is_a_self_deadlock)
 Test(misuse, qsbr_register_twice)
 {
 	ASSERT_MISUSE(qsbr_register_twice, "trcu_qsbr_register_thread called twice on one thread");
+}
+
+Test(misuse, barrier_from_a_callback_is_a_self_deadlock)
+{
+	ASSERT_MISUSE(barrier_from_a_callback, "trcu_barrier from a trcu_call callback (it would "
+		      "wait for itself forever)");
+}
+
+Test(misuse, qsbr_set_counter_even)
+{
+	ASSERT_MISUSE(qsbr_set_even_counter, "trcu_qsbr_set_counter(2): the counter must be odd");
 }

@@ -327,6 +327,51 @@ CA_TEST(acquire_past_the_count_limit_aborts)
 	rundown_ca_free(ca);
 }
 
+/* Registers, says so, and stays registered: parks until the process ends. */
+static void *register_and_park(void *arg)
+{
+	rundown_ca_register_thread();
+	sem_post(arg);
+	for (;;)
+		pause();
+	return NULL;
+}
+
+/* RUNDOWN_CA_MAX_THREADS threads hold every slot; one more registration aborts. */
+static void register_one_too_many(void *arg)
+{
+	static sem_t registered;
+	pthread_t t;
+
+	(void)arg;
+	sem_init(&registered, 0, 0);
+	for (int i = 0; i < RUNDOWN_CA_MAX_THREADS; i++) {
+		if (pthread_create(&t, NULL, register_and_park, &registered))
+			_exit(1);
+	}
+	for (int i = 0; i < RUNDOWN_CA_MAX_THREADS; i++)
+		sem_wait(&registered);
+	rundown_ca_register_thread();
+}
+
+CA_TEST(registering_one_thread_too_many_aborts)
+{
+	ASSERT_MISUSE(register_one_too_many, NULL, "rundown: misuse: more than 64 threads "
+		      "registered with rundown_ca");
+}
+
+static void unregister_unregistered(void *arg)
+{
+	(void)arg;
+	rundown_ca_unregister_thread();
+}
+
+CA_TEST(unregistering_an_unregistered_thread_aborts)
+{
+	ASSERT_MISUSE(unregister_unregistered, NULL, "rundown: misuse: "
+		      "rundown_ca_unregister_thread on a thread that is not registered");
+}
+
 /* ---- A failed acquire leaves the count alone ---- */
 
 #define POLLERS 4

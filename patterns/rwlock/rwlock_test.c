@@ -400,6 +400,16 @@ static void register_slot_in_use_by_another_lock(void *arg)
 	drwlock_reader_register(&l2, &r);
 }
 
+static void unregister_unregistered(void *arg)
+{
+	struct drwlock_reader r = { 0 };
+	static struct drwlock l;
+
+	(void)arg;
+	drwlock_init(&l);
+	drwlock_reader_unregister(&l, &r);
+}
+
 #define MISUSE_TEST(NAME, FN, MESSAGE) \
 	Test(drwlock_misuse, NAME) \
 	{ \
@@ -432,3 +442,6 @@ MISUSE_TEST(register_a_slot_that_is_not_zeroed, register_unzeroed_slot,
 	    "rwlock: misuse: drwlock_reader_register: the slot is not zeroed")
 MISUSE_TEST(register_a_slot_in_use_by_another_lock, register_slot_in_use_by_another_lock,
 	    "rwlock: misuse: drwlock_reader_register: this reader is already registered")
+MISUSE_TEST(unregister_a_reader_not_registered, unregister_unregistered,
+	    "rwlock: misuse: drwlock_reader_unregister: this reader is not registered with this "
+	    "lock")
