@@ -182,7 +182,7 @@ inline synchronize()
 			:: /* atomic_store_explicit(&trcu_qsbr.writer_waiting, 1, relaxed) */
 				tso_store(WRITER, WW, 1);
 #ifndef NO_SLEEP_FENCE
-				tso_fence(WRITER);	/* teardown_smp_mb(): the flag, then the words */
+				tso_fence(WRITER);	/* the flag, then the words */
 #endif
 				scan(gp);	/* if (trcu_qsbr_readers_blocking(gp)) */
 				if
@@ -227,7 +227,7 @@ init
 		mem[HEAD] = 1;		/* list_create(): the entry is on the list */
 		mem[CTR] = 1;		/* trcu_qsbr.ctr = 1 */
 		for (i : 0 .. NR - 1) {
-			mem[WORD + i] = 1	/* trcu_qsbr_register_thread(): online at the counter */
+			mem[WORD + i] = 1	/* registered, online at the counter */
 		}
 		run writer();
 		for (i : 1 .. NR) {
