@@ -24,6 +24,8 @@
  *   NO_SETTLE   tepoch_wait_for() without the advancer's membarrier that settles idle records:
  *               a record seen idle counts as settled at once ("fenced" starts true).
  *   NO_READER_FENCE  with NO_MEMBARRIER: tepoch_enter()'s tepoch_reader_fence() removed.
+ *   NO_EXIT_FENCE    with NO_MEMBARRIER: tepoch_exit()'s tepoch_reader_fence() removed (our
+ *               word, then writer_waiting): a lost wake-up (invalid end state).
  *   NO_SLEEP_FENCE   tepoch_wait_for() without the tepoch_advancer_fence() between
  *               writer_waiting = 1 and the last scan: a lost wake-up (invalid end state).
  *   DEPTH0      tepoch_scan() without tepoch_moved_on() for records inside a section: the
@@ -116,7 +118,9 @@ inline exit_(t, r)
 	tso_load(t, WORD + r, w);	/* w = atomic_load_explicit(&r->word, relaxed) */
 	assert(DEPTH(w) != 0);		/* tepoch_exit_misuse() */
 	tso_store(t, WORD + r, w - 1);	/* atomic_store_explicit(&r->word, w - 1, release) */
+#if !(defined(NO_MEMBARRIER) && defined(NO_EXIT_FENCE))
 	reader_fence(t);		/* tepoch_reader_fence(): our word, then writer_waiting */
+#endif
 	/* if (atomic_load_explicit(&r->domain->writer_waiting, relaxed)) tepoch_wake_advancer() */
 	tso_load(t, WW, s);
 	if

@@ -17,6 +17,8 @@
  *   NO_WRITER_FENCE  the fix without rundown_ca_writer_fence() in rundown_ca_wait_for_release().
  *   NO_READER_FENCE  with FENCED: the fix without the fence in rundown_ca_acquire() (held,
  *                    then state).
+ *   NO_RELEASE_FENCE with FENCED: the fix without the fence in rundown_ca_released() (held,
+ *                    then waiters): the wait may sleep for good (liveness).
  *   NO_WAKE          the fix without rundown_ca_wake_waiters() in rundown_ca_released()
  *                    (liveness).
  *   WEAK_RMW         relaxed and acquire read-modify-writes do not drain the store buffer (as
@@ -262,7 +264,12 @@ end:
 /* rundown_ca_released(q): the count is down; from here on only the bucket is touched */
 inline RELEASED(t)
 {
+	/* held, then waiters: rundown_ca_reader_fence() */
+#if defined(FENCED) && defined(NO_RELEASE_FENCE)
+	skip;
+#else
 	READER_FENCE(t);
+#endif
 	/* if (atomic_load_explicit(&q->waiters, relaxed) != 0) rundown_ca_wake_waiters(q) */
 	LOAD(t, WAITERS, wt);
 	if

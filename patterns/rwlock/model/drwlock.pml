@@ -15,6 +15,9 @@
  *   NO_WRITER_FENCE  the fix without drwlock_writer_fence() in drwlock_write_lock().
  *   NO_READER_FENCE  with FENCED: the fix without the teardown_smp_mb() in
  *                    drwlock_read_lock_fenced_slow() (the reader's own store-load fence).
+ *   NO_UNLOCK_FENCE  with FENCED: the fix without the teardown_smp_mb() in
+ *                    drwlock_read_unlock_fenced_slow() (after the slot store, before the
+ *                    writer load): the writer may sleep for good (liveness).
  *   NO_UNLOCK_WAKE   the fix without drwlock_wake_writer() in drwlock_read_unlock() (liveness).
  *   NO_WRITER_WAKE   the fix without futex_wake_all(&l->writer) in drwlock_write_unlock().
  *   READERS=n        reader threads (default 2); CYCLES=n: read sections each (default 1).
@@ -268,7 +271,7 @@ inline READ_UNLOCK(t)
 	LOAD(t, SLOT0 + t, s);
 	/* atomic_store_explicit(&r->state, IDLE, release) (other: state & ~READING): mov */
 	STORE(t, SLOT0 + t, s & ~READING);
-#ifdef FENCED
+#if defined(FENCED) && !defined(NO_UNLOCK_FENCE)
 	FENCE(t);	/* read_unlock_fenced_slow: teardown_smp_mb() */
 #endif
 	/* fast path: atomic_signal_fence(seq_cst): nothing on TSO */
