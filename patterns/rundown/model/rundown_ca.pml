@@ -21,6 +21,9 @@
  *                    then waiters): the wait may sleep for good (liveness).
  *   NO_WAKE          the fix without rundown_ca_wake_waiters() in rundown_ca_released()
  *                    (liveness).
+ *   RELAXED_BUMP     rundown_ca_wake_waiters()' bump of q->seq relaxed, not release: with
+ *                    WEAK_RMW the wait may see the new seq before the count's drop, rescan,
+ *                    still count it, and sleep after the wake (liveness).
  *   WEAK_RMW         relaxed and acquire read-modify-writes do not drain the store buffer (as
  *                    in rundown.pml); release and seq_cst ones, and every fence, do.
  *   READERS=n        reader threads (default 2), as many shards; CYCLES=n: calls each (default
@@ -276,7 +279,11 @@ inline RELEASED(t)
 	:: wt != 0 ->
 #ifndef NO_WAKE
 		/* rundown_ca_wake_waiters(): atomic_fetch_add_explicit(&q->seq, 1, release) */
+#ifdef RELAXED_BUMP
+		FETCH_ADD(t, SEQ, 1, old, 0);
+#else
 		FETCH_ADD(t, SEQ, 1, old, 1);
+#endif
 		/* futex_wake_all(&q->seq) */
 		FUTEX_WAKE(t, SEQ)
 #else
