@@ -773,7 +773,8 @@ Test(misuse, qsbr_register_twice)
 	ASSERT_MISUSE(qsbr_register_twice, "trcu_qsbr_register_thread called twice on one thread");
 }
 
-Test(misuse, barrier_from_a_callback_is_a_self_deadlock)
+/* Without the check, the callback waits for itself: the timeout is a hang guard. */
+Test(misuse, barrier_from_a_callback_is_a_self_deadlock, .timeout = 20)
 {
 	ASSERT_MISUSE(barrier_from_a_callback, "trcu_barrier from a trcu_call callback (it would "
 		      "wait for itself forever)");
