@@ -59,13 +59,18 @@ void drwlock_init(struct drwlock *l)
 
 void drwlock_destroy(struct drwlock *l)
 {
+	/*
+	 * Checked before taking writers: a write holder keeps that mutex, so the check would
+	 * otherwise never be reached (the holder's own thread would deadlock on it). Relaxed: the
+	 * write holder that matters here is the calling thread.
+	 */
+	if (atomic_load_explicit(&l->owner, memory_order_relaxed))
+		teardown_misuse("rwlock", "drwlock_destroy while write-locked");
 	pthread_mutex_lock(&l->writers);
 	if (l->n_readers)
 		teardown_misuse("rwlock", "drwlock_destroy with %u reader(s) still registered",
 				l->n_readers);
 	pthread_mutex_unlock(&l->writers);
-	if (atomic_load_explicit(&l->owner, memory_order_relaxed))
-		teardown_misuse("rwlock", "drwlock_destroy while write-locked");
 	pthread_mutex_destroy(&l->writers);
 }
 

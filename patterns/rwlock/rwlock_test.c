@@ -410,6 +410,16 @@ static void unregister_unregistered(void *arg)
 	drwlock_reader_unregister(&l, &r);
 }
 
+static void destroy_write_locked(void *arg)
+{
+	static struct drwlock l;
+
+	(void)arg;
+	drwlock_init(&l);
+	drwlock_write_lock(&l);
+	drwlock_destroy(&l);
+}
+
 #define MISUSE_TEST(NAME, FN, MESSAGE) \
 	Test(drwlock_misuse, NAME) \
 	{ \
@@ -445,3 +455,5 @@ MISUSE_TEST(register_a_slot_in_use_by_another_lock, register_slot_in_use_by_anot
 MISUSE_TEST(unregister_a_reader_not_registered, unregister_unregistered,
 	    "rwlock: misuse: drwlock_reader_unregister: this reader is not registered with this "
 	    "lock")
+MISUSE_TEST(destroy_while_write_locked, destroy_write_locked,
+	    "rwlock: misuse: drwlock_destroy while write-locked")
