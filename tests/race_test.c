@@ -13,13 +13,11 @@
  *                                (where this kernel offers it), or full fences on both sides.
  * usage: race_test [--rounds N] [--sanitizer S] [--fences F] RACE_BINARY...
  */
-#define _GNU_SOURCE	/* syscall() */
-#include <linux/membarrier.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+
+#include "patterns/common/asymmetric_fence.h"
 
 #include "scenario/args.h"
 #include "scenario/sanitizer_options.h"
@@ -109,14 +107,6 @@ static void check_variant(const char *bin, const char *sanitizer, const char *va
 static const char *want_sanitizer;	/* NULL: any sanitizer */
 static const char *want_fences;		/* NULL: not checked */
 
-/* What a pattern that prefers membarrier uses on this kernel. */
-static const char *membarrier_or_full(void)
-{
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
-
-	return cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED) ? "membarrier" : "full";
-}
-
 /* The build the test asked for: the sanitizer, and the fence mode where the pattern has one. */
 static void check_build(const char *bin, const char *sanitizer, const char *fences)
 {
@@ -129,8 +119,9 @@ static void check_build(const char *bin, const char *sanitizer, const char *fenc
 	}
 	if (!want_fences)
 		return;
-	if (!strcmp(want_fences, "membarrier"))
-		want_fences = membarrier_or_full();
+	/* A pattern that prefers membarrier falls back to full fences where the kernel lacks it. */
+	if (!strcmp(want_fences, "membarrier") && !asym_fence_kernel_offers_membarrier())
+		want_fences = "full";
 	if (strcmp(fences, want_fences)) {
 		snprintf(what, sizeof(what), "runs with fences '%s', the test asks for '%s'",
 			 fences, want_fences);

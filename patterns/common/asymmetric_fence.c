@@ -11,14 +11,20 @@
 
 #include "patterns/common/die.h"
 
+bool asym_fence_kernel_offers_membarrier(void)
+{
+	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
+
+	return cmds >= 0 && (cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED);
+}
+
 bool asym_fence_setup(const char *disable_env)
 {
 	const char *off = getenv(disable_env);
-	long cmds = syscall(SYS_membarrier, MEMBARRIER_CMD_QUERY, 0, 0);
 
 	if (off && *off && *off != '0')
 		return false;
-	if (cmds < 0 || !(cmds & MEMBARRIER_CMD_PRIVATE_EXPEDITED))
+	if (!asym_fence_kernel_offers_membarrier())
 		return false;
 	/* A process must register before it may use the private expedited command. */
 	return syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0;

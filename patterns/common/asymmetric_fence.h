@@ -61,6 +61,9 @@ static inline void asym_fence_light(bool uses_membarrier)
 		teardown_smp_mb();
 }
 
+/* Whether this kernel offers MEMBARRIER_CMD_PRIVATE_EXPEDITED (a query; registers nothing). */
+bool asym_fence_kernel_offers_membarrier(void);
+
 /*
  * Registers the process for MEMBARRIER_CMD_PRIVATE_EXPEDITED if the kernel offers it and the
  * environment variable `disable_env` is not set to something other than 0. Returns whether the
