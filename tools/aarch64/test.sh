@@ -6,7 +6,7 @@
 #     race binary;
 #   - each lab's race binary built without a sanitizer: the fixed variants' forced and late
 #     schedules and a short stress loop, and the naive variants the device's canary can judge
-#     (plain_race_test.sh);
+#     (//tests:race_test_main with --sanitizer none);
 #   - teardown_cpu_relax() and teardown_smp_mb() read from the AArch64 machine code
 #     (//patterns/common:fence_test, which checks AArch64 when the cross compiler is present);
 #   - the torture's quick size, every fix in every mode (//torture -- --quick).
