@@ -108,9 +108,18 @@ static void epoch_cleanup(void)
 }
 
 const struct torture_fix torture_tepoch = {
-	.name = "tepoch", .lab = "epoch", .unit = "objects reclaimed",
-	.no_membarrier_env = "TEPOCH_NO_MEMBARRIER", .uses_membarrier = tepoch_uses_membarrier,
-	.registers = true, .setup = epoch_setup, .reader_start = epoch_reader_start,
-	.reader_stop = epoch_reader_stop, .read = epoch_read, .writer_start = epoch_writer_start,
-	.update = epoch_update, .writer_stop = epoch_writer_stop, .cleanup = epoch_cleanup,
+	.name = "tepoch",
+	.lab = "epoch",
+	.unit = "objects reclaimed",
+	.no_membarrier_env = "TEPOCH_NO_MEMBARRIER",
+	.uses_membarrier = tepoch_uses_membarrier,
+	.registers = true,
+	.setup = epoch_setup,
+	.reader_start = epoch_reader_start,
+	.reader_stop = epoch_reader_stop,
+	.read = epoch_read,
+	.writer_start = epoch_writer_start,
+	.update = epoch_update,
+	.writer_stop = epoch_writer_stop,
+	.cleanup = epoch_cleanup,
 };

@@ -73,6 +73,11 @@ static void flag_cleanup(void)
 }
 
 const struct torture_fix torture_flag = {
-	.name = "flag", .lab = "global_flag", .unit = "teardowns", .setup = flag_setup,
-	.read = flag_read, .update = flag_update, .cleanup = flag_cleanup,
+	.name = "flag",
+	.lab = "global_flag",
+	.unit = "teardowns",
+	.setup = flag_setup,
+	.read = flag_read,
+	.update = flag_update,
+	.cleanup = flag_cleanup,
 };

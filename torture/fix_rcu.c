@@ -85,11 +85,19 @@ static void rcu_cleanup(void)
 }
 
 const struct torture_fix torture_trcu = {
-	.name = "trcu", .lab = "rcu", .unit = "grace periods",
-	.no_membarrier_env = "TRCU_NO_MEMBARRIER", .uses_membarrier = trcu_uses_membarrier,
-	.registers = true, .setup = rcu_setup, .reader_start = rcu_reader_start,
-	.reader_stop = rcu_reader_stop, .read = rcu_read, .update = rcu_update,
-	.writer_stop = rcu_writer_stop, .cleanup = rcu_cleanup,
+	.name = "trcu",
+	.lab = "rcu",
+	.unit = "grace periods",
+	.no_membarrier_env = "TRCU_NO_MEMBARRIER",
+	.uses_membarrier = trcu_uses_membarrier,
+	.registers = true,
+	.setup = rcu_setup,
+	.reader_start = rcu_reader_start,
+	.reader_stop = rcu_reader_stop,
+	.read = rcu_read,
+	.update = rcu_update,
+	.writer_stop = rcu_writer_stop,
+	.cleanup = rcu_cleanup,
 };
 
 static void qsbr_reader_start(struct torture_reader *t)
@@ -118,7 +126,14 @@ static void qsbr_read(struct torture_reader *t)
 }
 
 const struct torture_fix torture_trcu_qsbr = {
-	.name = "trcu_qsbr", .lab = "rcu", .unit = "grace periods", .registers = true,
-	.setup = rcu_setup, .reader_start = qsbr_reader_start, .reader_stop = qsbr_reader_stop,
-	.read = qsbr_read, .update = qsbr_update, .cleanup = rcu_cleanup,
+	.name = "trcu_qsbr",
+	.lab = "rcu",
+	.unit = "grace periods",
+	.registers = true,
+	.setup = rcu_setup,
+	.reader_start = qsbr_reader_start,
+	.reader_stop = qsbr_reader_stop,
+	.read = qsbr_read,
+	.update = qsbr_update,
+	.cleanup = rcu_cleanup,
 };

@@ -85,6 +85,11 @@ static void remove_update(void)
 }
 
 const struct torture_fix torture_remove_lock = {
-	.name = "remove_lock", .lab = "remove_lock", .unit = "teardowns", .setup = remove_setup,
-	.read = remove_read, .update = remove_update, .cleanup = remove_teardown,
+	.name = "remove_lock",
+	.lab = "remove_lock",
+	.unit = "teardowns",
+	.setup = remove_setup,
+	.read = remove_read,
+	.update = remove_update,
+	.cleanup = remove_teardown,
 };

@@ -136,16 +136,27 @@ static void rundown_ca_reader_stop(struct torture_reader *t)
 }
 
 const struct torture_fix torture_rundown = {
-	.name = "rundown", .lab = "rundown", .unit = "teardowns", .setup = rundown_setup,
-	.read = rundown_read, .update = rundown_update, .cleanup = rundown_cleanup,
+	.name = "rundown",
+	.lab = "rundown",
+	.unit = "teardowns",
+	.setup = rundown_setup,
+	.read = rundown_read,
+	.update = rundown_update,
+	.cleanup = rundown_cleanup,
 };
 
 const struct torture_fix torture_rundown_ca = {
-	.name = "rundown_ca", .lab = "rundown", .unit = "teardowns",
+	.name = "rundown_ca",
+	.lab = "rundown",
+	.unit = "teardowns",
 	.no_membarrier_env = "RUNDOWN_CA_NO_MEMBARRIER",
-	.uses_membarrier = rundown_ca_uses_membarrier, .registers = true,
-	.setup = rundown_ca_setup, .reader_start = rundown_ca_reader_start,
-	.reader_stop = rundown_ca_reader_stop, .read = rundown_ca_read, .update = rundown_update,
+	.uses_membarrier = rundown_ca_uses_membarrier,
+	.registers = true,
+	.setup = rundown_ca_setup,
+	.reader_start = rundown_ca_reader_start,
+	.reader_stop = rundown_ca_reader_stop,
+	.read = rundown_ca_read,
+	.update = rundown_update,
 	.cleanup = rundown_cleanup,
 };
 
@@ -198,6 +209,11 @@ static void kref_cleanup(void)
 }
 
 const struct torture_fix torture_kref = {
-	.name = "kref", .lab = "rundown", .unit = "teardowns", .setup = kref_setup,
-	.read = kref_read, .update = kref_publish, .cleanup = kref_cleanup,
+	.name = "kref",
+	.lab = "rundown",
+	.unit = "teardowns",
+	.setup = kref_setup,
+	.read = kref_read,
+	.update = kref_publish,
+	.cleanup = kref_cleanup,
 };

@@ -61,8 +61,16 @@ static void rw_cleanup(void)
 }
 
 const struct torture_fix torture_drwlock = {
-	.name = "drwlock", .lab = "rwlock", .unit = "teardowns",
-	.no_membarrier_env = "DRWLOCK_NO_MEMBARRIER", .uses_membarrier = drwlock_uses_membarrier,
-	.registers = true, .setup = rw_setup, .reader_start = rw_reader_start,
-	.reader_stop = rw_reader_stop, .read = rw_read, .update = rw_update, .cleanup = rw_cleanup,
+	.name = "drwlock",
+	.lab = "rwlock",
+	.unit = "teardowns",
+	.no_membarrier_env = "DRWLOCK_NO_MEMBARRIER",
+	.uses_membarrier = drwlock_uses_membarrier,
+	.registers = true,
+	.setup = rw_setup,
+	.reader_start = rw_reader_start,
+	.reader_stop = rw_reader_stop,
+	.read = rw_read,
+	.update = rw_update,
+	.cleanup = rw_cleanup,
 };
