@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-2-Clause
+# The figures from a real, tiny run of //bench:compare (a few rows, min_time 1 ms): plots.py
+# runs the binary, gnuplot draws; then every SVG must be well-formed, carry its caption, plot
+# the run's own numbers with their spread, and come out byte for byte the same when redrawn from
+# the kept JSON. Nothing here judges a timing.
+# usage: plots_test.sh PLOTS_PY COMPARE
+set -uo pipefail
+plots=$1 compare=$2
+work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/plots_test.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+failures=0
+fail() {
+	echo "FAIL  $*"
+	failures=$((failures + 1))
+}
+
+if ! command -v gnuplot >/dev/null; then
+	echo "FAIL  gnuplot is not installed: ./teardown installs it (Debian package gnuplot-nox)"
+	exit 1
+fi
+# Under a sanitizer build the benchmark binary is instrumented; its leaks do not matter here.
+export ASAN_OPTIONS=detect_leaks=0
+
+# One hot-path row (and its with-work twin, when the binary has one), the baseline, and the
+# writer side at 0 and 1 readers: one figure of each kind.
+filter='^(baseline/unprotected|global_flag/flag_and_count)(/work)?/real_time/threads:[12]$'
+filter+='|^rundown/wait_latency/one_word/readers:[01]/real_time$'
+if ! python3 "$plots" --bench "$compare" --out "$work/a" --benchmark_filter="$filter" \
+	--benchmark_min_time=0.001 --benchmark_repetitions=3 2>"$work/err"; then
+	cat "$work/err"
+	fail "plots.py did not draw the run"
+fi
+json=$work/a/data/$(basename "$compare").json
+[ -s "$json" ] || fail "the run was not kept in data/"
+
+want=(threads-global_flag readers-rundown)
+grep -q '"name": "global_flag/flag_and_count/work/' "$json" && want+=(work-global_flag)
+for f in "${want[@]}"; do
+	[ -s "$work/a/$f.svg" ] || fail "no $f.svg; wrote: $(ls "$work/a")"
+done
+
+# Well-formed SVG, one drawn series per block of its data, the caption inside, and the numbers
+# drawn are the run's: at 2 threads the median and the spread of the hot-path row, as Google
+# Benchmark's own aggregates give them (its median, and min/max when the harness adds them).
+if ! python3 - "$work/a" "$json" <<'EOF'; then
+import json, os, sys, xml.etree.ElementTree as ET
+out, run = sys.argv[1], json.load(open(sys.argv[2]))
+bad = []
+svgs = sorted(n for n in os.listdir(out) if n.endswith(".svg"))
+for name in svgs:
+    try:
+        root = ET.parse(os.path.join(out, name)).getroot()
+    except ET.ParseError as e:
+        bad.append("%s: not well-formed XML: %s" % (name, e))
+        continue
+    ns = "{http://www.w3.org/2000/svg}"
+    if root.tag != ns + "svg":
+        bad.append("%s: root element %s" % (name, root.tag))
+        continue
+    desc = root.findtext(ns + "desc") or ""
+    for want in ("Measured ", " CPUs, Linux ", "Run: bazel-bin/", "Drawn by: bazel run "):
+        if want not in desc:
+            bad.append("%s: caption lacks %r: %r" % (name, want, desc))
+    text = " ".join(t for t in root.itertext())
+    if "Measured " not in text:
+        bad.append("%s: the caption is not drawn" % name)
+    dat = open(os.path.join(out, "data", name[:-4] + ".dat")).read()
+    blocks = dat.count("\n\n\n") + 1
+    series = sum(1 for g in root.iter(ns + "g") if g.get("id", "").startswith("gnuplot_plot_"))
+    if series != blocks:
+        bad.append("%s: %d series drawn, %d in its data" % (name, series, blocks))
+
+def drawn(figure, title, x):
+    block = open(os.path.join(out, "data", figure + ".dat")).read().split("\n\n\n")
+    for b in block:
+        lines = [l for l in b.split("\n") if l and not l.startswith("#")]
+        if lines and lines[0] == '"%s"' % title:
+            for l in lines[1:]:
+                v = [float(f) for f in l.split()]
+                if v[0] == x:
+                    return v[1:]
+    return None
+
+name = "global_flag/flag_and_count/real_time/threads:2"
+agg = {b["aggregate_name"]: b for b in run["benchmarks"]
+       if b.get("run_name") == name and b.get("run_type") == "aggregate"}
+reps = [b for b in run["benchmarks"] if b["name"] == name and b.get("run_type") != "aggregate"]
+def per_call(b):
+    return b.get("own_ns") or b["real_time"] * b["threads"]
+want = [per_call(agg["median"])]
+want += [per_call(agg[a]) if a in agg else f(per_call(b) for b in reps)
+         for a, f in (("min", min), ("max", max))]
+got = drawn("threads-global_flag", "flag_and_count", 2)
+if got is None or any(abs(g - w) > 1e-4 * w for g, w in zip(got, want)):
+    bad.append("threads-global_flag at 2 threads: drew %s, the run says %s (median min max)"
+               % (got, want))
+if len(reps) != 3 or got and not got[1] < got[2]:
+    bad.append("no spread drawn from %d repetitions: %s" % (len(reps), got))
+for b in bad:
+    print("FAIL  " + b)
+sys.exit(1 if bad else 0)
+EOF
+	fail "the figures above"
+fi
+
+# Redrawn from the kept run: the same files, byte for byte.
+if ! python3 "$plots" --json "$json" --out "$work/b" 2>"$work/err"; then
+	cat "$work/err"
+	fail "plots.py could not redraw from $json"
+elif ! diff -r "$work/a" "$work/b" >"$work/diff"; then
+	head -20 "$work/diff"
+	fail "redrawing the same run changed the figures"
+fi
+
+# No gnuplot: a message that says how to get it.
+if python3 "$plots" --json "$json" --out "$work/c" --gnuplot /nonexistent/gnuplot \
+	2>"$work/err"; then
+	fail "drew without gnuplot"
+elif ! grep -q "./teardown installs it" "$work/err"; then
+	fail "without gnuplot, the message does not say ./teardown installs it: $(cat "$work/err")"
+fi
+
+[ "$failures" -eq 0 ] && echo "1 passed, 0 failed" && exit 0
+echo "$failures failures"
+exit 1
