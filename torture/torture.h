@@ -67,7 +67,7 @@ struct torture_fix {
 
 extern const struct torture_fix torture_flag, torture_drwlock, torture_rundown,
 	torture_kref, torture_rundown_ca, torture_remove_lock, torture_trcu, torture_trcu_qsbr,
-	torture_tepoch;
+	torture_tepoch, torture_registry;
 
 /* The highest generation whose retirement has completed (its grace period, its wait). */
 extern _Atomic uint64_t torture_done;
