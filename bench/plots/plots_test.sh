@@ -62,7 +62,7 @@ for name in svgs:
     for want in ("Measured ", " CPUs, Linux ", "Run: bazel-bin/", "Drawn by: bazel run "):
         if want not in desc:
             bad.append("%s: caption lacks %r: %r" % (name, want, desc))
-    text = " ".join(t for t in root.itertext())
+    text = " ".join(" ".join(t.itertext()) for t in root.iter(ns + "text"))
     if "Measured " not in text:
         bad.append("%s: the caption is not drawn" % name)
     dat = open(os.path.join(out, "data", name[:-4] + ".dat")).read()
