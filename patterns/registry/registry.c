@@ -61,11 +61,11 @@ bool registry_register(struct registry *r, registry_fn *fn, void *cookie,
 		registry_unlock(r);
 		return false;
 	}
-	s->fn = fn;
-	s->cookie = cookie;
 	s->state = REGISTRY_LIVE;
 	s->gen++;
 	*handle = (struct registry_handle){ .slot = (uint32_t)(s - r->slots), .gen = s->gen };
+	s->fn = fn;
+	s->cookie = cookie;
 	/* Release (inside): a call admitted by the re-armed ref sees fn and cookie above. */
 	rundown_reinit(&s->ref);
 	n = atomic_load_explicit(&r->n_used, memory_order_relaxed);
