@@ -463,7 +463,29 @@ def draw(f, data_dir, out_dir, gnuplot):
     return caption
 
 
-def write_readme(out_dir, drawn, sources):
+def number(v):
+    """A measurement as a reader reads it: three figures or so, never an exponent."""
+    return "{:,.0f}".format(v) if v >= 100 else "%.1f" % v if v >= 10 else "%.2f" % v
+
+
+def single_rows(runs):
+    """Markdown lines: the rows with no axis to draw against (a writer-side call with one
+    reader, one membarrier, a ping-pong round trip), median and spread."""
+    lines = []
+    for caption, rows in runs:
+        rows = [r for r in rows if not r.args and r.stats("ns")]
+        if not rows:
+            continue
+        lines.append("\nMeasured %s on %s; run: `%s`.\n\n"
+                     % (caption["date"], caption["machine"], caption["benchmark_command"]))
+        lines.append("| row | ns per iteration, median | fastest | slowest |\n|---|---|---|---|\n")
+        for r in rows:
+            lines.append("| %s | %s | %s | %s |\n" % ((r.family,) + tuple(
+                number(v) for v in r.stats("ns"))))
+    return lines
+
+
+def write_readme(out_dir, drawn, sources, singles):
     def md(line):
         for prefix in ("Run: ", "Drawn by: "):
             if line.startswith(prefix):
@@ -490,6 +512,9 @@ def write_readme(out_dir, drawn, sources):
             out.write("## %s\n\n![%s](%s.svg)\n\n" % (f.title, f.title, f.name))
             out.write("".join(md(line) + "  \n" for line in caption))
             out.write("Points: [data/%s.dat](data/%s.dat).\n\n" % (f.name, f.name))
+        if singles:
+            out.write("## Rows with nothing to draw against\n")
+            out.write("".join(singles))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -561,7 +586,7 @@ def main(argv):
     for f in figures:
         drawn.append((f, draw(f, data_dir, out_dir, gnuplot)))
         print("plots: wrote %s" % os.path.join(out_dir, f.name + ".svg"), file=sys.stderr)
-    write_readme(out_dir, drawn, [os.path.basename(p) for p in paths])
+    write_readme(out_dir, drawn, [os.path.basename(p) for p in paths], single_rows(runs))
     return 0
 
 
