@@ -440,12 +440,45 @@ size_t tepoch_poll(struct tepoch_record *r)
 }
 /* end quote: poll */
 
+/*
+ * Without membarrier every reader fences between its enter's store and its first load, as
+ * ck_epoch_begin() does. Then a record seen outside any section after the advancer's own fence
+ * is settled at once: it has left every section that could hold what the caller unpublished, or
+ * it enters later and loads after the unpublish (argument 3 with a fence on each side). If one
+ * scan sees every other record so, the grace period is over without a step: ck_epoch's rule,
+ * "all threads inactive". With membarrier the advancer's fence would be a membarrier, which
+ * costs microseconds while a reader runs; waiting for the reader to move on is cheaper there.
+ * Needs registry_lock only: it reads the list, and neither steps the epoch nor touches seen_*.
+ */
+/* quote: all_idle */
+static bool tepoch_all_idle(struct tepoch *d, struct tepoch_record *self)
+{
+	bool idle = true;
+
+	if (tepoch_membarrier)
+		return false;
+	pthread_mutex_lock(&d->registry_lock);
+	/* The caller's unpublish, then the scan: pairs with the fence in tepoch_enter(). */
+	tepoch_advancer_fence(d);
+	for (struct tepoch_record *r = d->records; r && idle; r = r->next)
+		/* acquire: pairs with the exit's release store (argument 4). */
+		idle = r == self ||
+		       !(atomic_load_explicit(&r->word, memory_order_acquire) & TEPOCH_NEST_MASK);
+	pthread_mutex_unlock(&d->registry_lock);
+	return idle;
+}
+/* end quote: all_idle */
+
 /* quote: synchronize */
 static void tepoch_grace_period(struct tepoch_record *r)
 {
 	struct tepoch *d = r->domain;
 	unsigned long e;
 
+	if (tepoch_all_idle(d, r)) {
+		SCENARIO_NOTE("tepoch_synchronize: every other record outside any section");
+		return;
+	}
 	/* Lock order: gp_lock, then registry_lock (tepoch.h). */
 	pthread_mutex_lock(&d->gp_lock);
 	pthread_mutex_lock(&d->registry_lock);

@@ -34,7 +34,10 @@
  * it does not model membarrier, which only decides which values the scan reads.
  *
  * Without membarrier (old kernel, seccomp) the reader pays a full fence instead (store-load,
- * as in ck_epoch_begin). TEPOCH_NO_MEMBARRIER=1 forces that mode at start-up.
+ * as in ck_epoch_begin). TEPOCH_NO_MEMBARRIER=1 forces that mode at start-up. The fence buys
+ * the advancer ck_epoch's shortcut: a record seen outside any section after the advancer's own
+ * fence is settled, so a tepoch_synchronize() whose first scan sees every other record outside
+ * ends there, without a step and without waiting for a reader's next enter.
  *
  * The epoch wraps. Its field has TEPOCH_EPOCH_BITS bits (47 on a 64-bit target, 15 on a 32-bit
  * one), and the step after the last epoch leads to 0. Every comparison counts steps on that
@@ -111,7 +114,7 @@ struct tepoch {
 	struct tepoch_record *records;
 	struct tepoch_list orphans;		/* retired by records since unregistered */
 	_Atomic size_t n_orphans;		/* written under registry_lock */
-	uint64_t n_fences;	/* membarriers (or fences) the advancers issued, under gp_lock */
+	uint64_t n_fences;	/* membarriers (or fences) advancers issued, under registry_lock */
 };
 
 /* One cache line (or two) per record: its word is written on every enter and exit. */
