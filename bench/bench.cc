@@ -3,16 +3,22 @@
 #include "bench/bench.h"
 
 #include <benchmark/benchmark.h>
+#include <elf.h>
+#include <link.h>
 #include <pthread.h>
 #include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -54,16 +60,104 @@ void (*HookSlot(bench_hook_fn *fn))(const benchmark::State &) {
   return kTrampolines[hook_used++];
 }
 
-// Pinning: thread k of an n-thread run goes to the k-th CPU this process may use, if n fits.
+// ---- What was registered -----------------------------------------------------------------------
+
+constexpr const char kWorkSuffix[] = "/work";
+
+struct HotPath {
+  benchmark::internal::Benchmark *twin = nullptr;  // "<name>/work", or none
+  int max_threads = BENCH_MAX_THREADS;
+};
+
+// Filled by registrations, which run in constructors before this file's own statics may exist:
+// built on first use.
+struct Registry {
+  std::map<benchmark::internal::Benchmark *, HotPath> hot_paths;  // keyed by the plain row
+  std::vector<benchmark::internal::Benchmark *> hot_order;
+  std::set<std::string> hot_names;                // every hot-path row, twins included
+  std::map<std::string, std::string> twin_names;  // "<name>/work" -> "<name>"
+  std::string baseline_name;
+};
+Registry &Reg() {
+  static Registry r;
+  return r;
+}
+bench_loop_fn *baseline_plain, *baseline_work;
+
+// Applies a registration call to a row and, for a hot path, to its work twin.
+template <typename F>
+bench *Each(bench *b, F f) {
+  f(B(b));
+  auto h = Reg().hot_paths.find(B(b));
+  if (h != Reg().hot_paths.end() && h->second.twin) f(h->second.twin);
+  return b;
+}
+
+// ---- One run of a row, per thread --------------------------------------------------------------
+
+using Clock = std::chrono::steady_clock;
+
+// What the thread running a row's function knows about it. Set on entry to every row.
+struct RowRun {
+  bool hot = false;       // a hot-path row: own clock, pairing
+  bool work = false;      // a "/work" twin
+  bool asked = false;     // its loop called bench_work()
+  bench_loop_fn *pair = nullptr;
+  uint64_t n = 0;
+  double base_s = 0;      // the paired loop's seconds so far
+  Clock::time_point start;
+  bool timing = false;    // between bench_loop_begin and bench_loop_end, with n > 0
+};
+thread_local RowRun row_run;
+bool pairing = true;  // off under tools/instructions.sh (BENCH_PAIRING=0): only the row counts
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+double TimeLoop(bench_loop_fn *loop, uint64_t n) {
+  Clock::time_point t0 = Clock::now();
+  loop(n);
+  return Seconds(Clock::now() - t0);
+}
+
+benchmark::internal::Benchmark *RegisterRow(const std::string &name, bench_fn *fn, bool hot,
+                                            bool work) {
+  benchmark::internal::Benchmark *b =
+      benchmark::RegisterBenchmark(name.c_str(), [fn, hot, work](benchmark::State &st) {
+        row_run = RowRun();
+        row_run.hot = hot;
+        row_run.work = work;
+        if (hot && pairing) row_run.pair = work ? baseline_work : baseline_plain;
+        fn(reinterpret_cast<bench_state *>(&st));
+      });
+  // A fixed iteration count, for counting instructions under callgrind (tools/instructions.sh).
+  if (const char *n = std::getenv("BENCH_ITERATIONS")) b->Iterations(std::atoll(n));
+  // The spread of every row: min and max over the repetitions, beside mean, median, stddev, cv.
+  b->ComputeStatistics("min", [](const std::vector<double> &v) {
+    return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end());
+  });
+  b->ComputeStatistics("max", [](const std::vector<double> &v) {
+    return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end());
+  });
+  if (hot) {
+    b->UseRealTime();
+    Reg().hot_names.insert(name);
+  }
+  return b;
+}
+
+// ---- Pinning -----------------------------------------------------------------------------------
+
+// Thread k of a T-thread run goes to the (k mod C)-th of the C CPUs this process may use: one
+// CPU each while T <= C, round robin beyond (T > C: every CPU gets T/C threads, never all one).
 // "May use" is the set the process started with, read once in bench_main(): a benchmark that
 // pins its own thread and forgets to restore it must not shrink the set for every later run
 // (it did: later 2-thread runs then shared one CPU and measured exactly twice the 1-thread cost).
 cpu_set_t process_cpus;
-bool process_cpus_known;
+int process_cpu_count;
 
 void Pin(const benchmark::State &st) {
-  if (!process_cpus_known || st.threads() > CPU_COUNT(&process_cpus)) return;
-  int want = st.thread_index();
+  if (process_cpu_count == 0) return;
+  int want = st.thread_index() % process_cpu_count;
   for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
     if (!CPU_ISSET(cpu, &process_cpus) || want-- != 0) continue;
     cpu_set_t one;
@@ -76,38 +170,213 @@ void Pin(const benchmark::State &st) {
 
 // Back to the whole set, whatever the benchmark did to this thread's affinity meanwhile.
 void Unpin() {
-  if (!process_cpus_known) return;
+  if (process_cpu_count == 0) return;
   pthread_setaffinity_np(pthread_self(), sizeof(process_cpus), &process_cpus);
 }
 
-// Console output plus, at the end, each benchmark's cost per call as each thread sees it and its
-// ratio to the baseline at the same thread count, measured in this run.
-constexpr const char kBaseline[] = "baseline/unprotected";
+// 1, 2, 4, ... below the CPU count, the CPU count, and twice it.
+std::vector<int> DefaultSweep(int cpus) {
+  std::vector<int> t;
+  for (int p = 1; p < cpus; p *= 2) t.push_back(p);
+  t.push_back(cpus);
+  t.push_back(2 * cpus);
+  return t;
+}
 
-class RatioReporter : public benchmark::ConsoleReporter {
+// ---- Instructions per call (tools/instructions.sh's file) ---------------------------------------
+
+// This program's GNU build id, as readelf -n prints it: the same bytes, the same counts.
+std::string OwnBuildId() {
+  std::string id;
+  dl_iterate_phdr(
+      [](struct dl_phdr_info *info, size_t, void *out) -> int {
+        for (int i = 0; i < info->dlpi_phnum; i++) {
+          const ElfW(Phdr) &ph = info->dlpi_phdr[i];
+          if (ph.p_type != PT_NOTE) continue;
+          const char *p = reinterpret_cast<const char *>(info->dlpi_addr + ph.p_vaddr);
+          const char *end = p + ph.p_memsz;
+          while (p + sizeof(ElfW(Nhdr)) <= end) {
+            const ElfW(Nhdr) *nh = reinterpret_cast<const ElfW(Nhdr) *>(p);
+            const char *name = p + sizeof(*nh);
+            const unsigned char *desc =
+                reinterpret_cast<const unsigned char *>(name + ((nh->n_namesz + 3) & ~3u));
+            if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 && !std::strcmp(name, "GNU")) {
+              std::string &s = *static_cast<std::string *>(out);
+              for (unsigned k = 0; k < nh->n_descsz; k++) {
+                char hex[3];
+                std::snprintf(hex, sizeof(hex), "%02x", desc[k]);
+                s += hex;
+              }
+              return 1;
+            }
+            p = reinterpret_cast<const char *>(desc) + ((nh->n_descsz + 3) & ~3u);
+          }
+        }
+        return 1;  // the first object is the program itself
+      },
+      &id);
+  return id;
+}
+
+struct Instructions {
+  std::string file, note;
+  std::map<std::string, std::string> per_row;
+};
+
+// Reads "# build-id HEX" then "NAME<TAB>COUNT" lines; keeps them only if HEX is this build's.
+Instructions ReadInstructions(const std::string &file) {
+  Instructions in;
+  in.file = file;
+  std::ifstream f(file);
+  if (!f) {
+    in.note = "instr: none (bazel run //bench:instructions counts them for this build)";
+    return in;
+  }
+  std::string line, id, own = OwnBuildId();
+  std::map<std::string, std::string> rows;
+  while (std::getline(f, line)) {
+    if (line.rfind("# build-id ", 0) == 0) id = line.substr(11);
+    size_t tab = line.find('\t');
+    if (line[0] != '#' && tab != std::string::npos) rows[line.substr(0, tab)] = line.substr(tab + 1);
+  }
+  if (id.empty() || id != own) {
+    in.note = "instr: not shown, " + file + " was counted on another build (build id " +
+              (id.empty() ? "none" : id.substr(0, 12)) + ", this one " + own.substr(0, 12) +
+              "); bazel run //bench:instructions recounts";
+    return in;
+  }
+  in.per_row = rows;
+  in.note = "instr: instructions per call at 1 thread, loop included, counted by callgrind "
+            "(tools/instructions.sh) on this very build (build id " + own.substr(0, 12) +
+            "), from " + file;
+  return in;
+}
+
+// ---- The cost table ----------------------------------------------------------------------------
+
+// One figure over the repetitions.
+struct Spread {
+  double median = -1, min = -1, max = -1;
+  bool ok() const { return median >= 0; }
+};
+
+Spread Of(std::vector<double> v) {
+  Spread s;
+  if (v.empty()) return s;
+  std::sort(v.begin(), v.end());
+  size_t n = v.size();
+  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  s.min = v.front();
+  s.max = v.back();
+  return s;
+}
+
+// The figures of one row at one thread count.
+struct Cell {
+  Spread ns, own, base, x;
+};
+
+// Per repetition (when the console gets them) or Google Benchmark's aggregates (when it gets
+// only those: the default), keyed by figure.
+struct Samples {
+  std::map<std::string, std::vector<double>> rep;
+  std::map<std::string, std::map<std::string, double>> agg;  // figure -> median/min/max
+
+  Spread Get(const std::string &fig) const {
+    auto a = agg.find(fig);
+    if (a != agg.end() && a->second.count("median") && a->second.count("min") &&
+        a->second.count("max")) {
+      Spread s;
+      s.median = a->second.at("median");
+      s.min = a->second.at("min");
+      s.max = a->second.at("max");
+      return s;
+    }
+    auto r = rep.find(fig);
+    return r == rep.end() ? Spread() : Of(r->second);
+  }
+};
+
+// A number with as many decimals as it deserves.
+std::string Num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof(b), v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
+  return b;
+}
+
+std::string WithSpread(const Spread &s, double scale = 1, double offset = 0) {
+  if (!s.ok()) return "-";
+  return Num(s.median * scale + offset) + " (" + Num(s.min * scale + offset) + "–" +
+         Num(s.max * scale + offset) + ")";
+}
+
+// Display width of UTF-8 text (×, –, ≈ are one column each).
+size_t Width(const std::string &s) {
+  size_t w = 0;
+  for (unsigned char c : s) w += (c & 0xC0) != 0x80;
+  return w;
+}
+
+std::string Pad(const std::string &s, size_t w, bool right = false) {
+  size_t have = Width(s);
+  std::string fill(have < w ? w - have : 0, ' ');
+  return right ? fill + s : s + fill;
+}
+
+// A ratio is a number only where the row's spread of ns and its paired baseline's do not
+// overlap; otherwise the row is not told apart from the unprotected load, and it reads "≈".
+bool Overlap(const Cell &c) { return !(c.own.min > c.base.max || c.own.max < c.base.min); }
+
+std::string Ratio(const Cell &c) {
+  if (!c.x.ok() || !c.base.ok()) return "-";
+  return Overlap(c) ? "≈" : WithSpread(c.x);
+}
+
+std::string Overhead(const Cell &c) {
+  if (!c.x.ok() || !c.base.ok()) return "-";
+  if (Overlap(c)) return "≈";
+  Spread pct = c.x;
+  return WithSpread(pct, 100, -100) + "%";
+}
+
+constexpr const char kPairedCounters[] = "own_ns";
+
+class TableReporter : public benchmark::ConsoleReporter {
  public:
-  explicit RatioReporter(OutputOptions opts) : ConsoleReporter(opts) {}
+  TableReporter(OutputOptions opts, Instructions instr)
+      : ConsoleReporter(opts), instr_(std::move(instr)) {}
 
   void ReportRuns(const std::vector<Run> &runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const Run &run : runs) {
       if (run.error_occurred) continue;
-      bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
-      if (run.run_type != Run::RT_Iteration && !median) continue;
+      bool agg = run.run_type == Run::RT_Aggregate;
+      if (agg && run.aggregate_name != "median" && run.aggregate_name != "min" &&
+          run.aggregate_name != "max")
+        continue;
       std::string key = run.run_name.function_name;
       if (!run.run_name.args.empty()) key += "/" + run.run_name.args;
       if (std::find(order_.begin(), order_.end(), key) == order_.end()) order_.push_back(key);
-      double ns = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e9;
+      int t = static_cast<int>(run.threads);
+      if (std::find(threads_.begin(), threads_.end(), t) == threads_.end()) {
+        threads_.push_back(t);
+        std::sort(threads_.begin(), threads_.end());
+      }
+      Samples &s = samples_[key][t];
       // Google Benchmark divides wall time by the iterations of all threads together.
-      if (median)
-        medians_[key][run.threads] = ns * run.threads;
-      else
-        ns_[key][run.threads].push_back(ns * run.threads);
-      thread_counts_.insert(std::upper_bound(thread_counts_.begin(), thread_counts_.end(),
-                                             run.threads),
-                            run.threads);
-      thread_counts_.erase(std::unique(thread_counts_.begin(), thread_counts_.end()),
-                           thread_counts_.end());
+      double ns = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) *
+                  1e9 * run.threads;
+      std::vector<std::pair<std::string, double>> figs = {{"ns", ns}};
+      for (const char *c : {"own_ns", "base_ns", "x_base"}) {
+        auto it = run.counters.find(c);
+        if (it != run.counters.end()) figs.emplace_back(c, it->second.value);
+      }
+      for (auto &f : figs) {
+        if (agg)
+          s.agg[f.first][run.aggregate_name] = f.second;
+        else
+          s.rep[f.first].push_back(f.second);
+      }
     }
   }
 
@@ -115,59 +384,144 @@ class RatioReporter : public benchmark::ConsoleReporter {
     ConsoleReporter::Finalize();
     if (order_.empty()) return;
     std::FILE *out = stdout;
-    size_t width = std::strlen("benchmark");
-    for (const auto &k : order_) width = std::max(width, k.size());
-    std::fprintf(out,
-                 "\nCost per call as each thread sees it (median of repetitions), and ratio to\n"
-                 "%s at the same thread count, all measured in this run:\n\n",
-                 kBaseline);
-    std::fprintf(out, "%-*s", static_cast<int>(width), "benchmark");
-    for (int t : thread_counts_) std::fprintf(out, " %9s%-2d %7s%-2d", "ns @", t, "x base", t);
     std::fprintf(out, "\n");
-    for (const auto &key : order_) {
-      std::fprintf(out, "%-*s", static_cast<int>(width), key.c_str());
-      for (int t : thread_counts_) {
-        double v = Median(key, t), base = Median(kBaseline, t);
-        if (v < 0) {
-          std::fprintf(out, " %11s %9s", "-", "-");
-        } else if (base <= 0) {
-          std::fprintf(out, " %11.2f %9s", v, "-");
-        } else {
-          std::fprintf(out, " %11.2f %9.1f", v, v / base);
-        }
-      }
-      std::fprintf(out, "\n");
-    }
+    for (int t : threads_) HotPathTable(out, t);
+    WriterTable(out);
     std::fflush(out);
   }
 
  private:
-  double Median(const std::string &key, int threads) {
-    auto m = medians_.find(key);
-    if (m != medians_.end() && m->second.count(threads)) return m->second[threads];
-    auto k = ns_.find(key);
-    if (k == ns_.end()) return -1;
-    auto t = k->second.find(threads);
-    if (t == k->second.end() || t->second.empty()) return -1;
-    std::vector<double> v = t->second;
-    std::sort(v.begin(), v.end());
-    size_t n = v.size();
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+  Cell Get(const std::string &key, int t) {
+    Cell c;
+    auto k = samples_.find(key);
+    if (k == samples_.end() || !k->second.count(t)) return c;
+    const Samples &s = k->second.at(t);
+    c.ns = s.Get("ns");
+    c.own = s.Get("own_ns");
+    c.base = s.Get("base_ns");
+    c.x = s.Get("x_base");
+    if (!c.own.ok()) c.own = c.ns;
+    return c;
   }
 
+  bool Hot(const std::string &key) { return Reg().hot_names.count(key) != 0; }
+
+  void HotPathTable(std::FILE *out, int t) {
+    std::vector<std::string> rows;
+    bool any_work = false;
+    for (const auto &key : order_) {
+      if (!Hot(key)) continue;
+      auto tw = Reg().twin_names.find(key);
+      const std::string &plain = tw == Reg().twin_names.end() ? key : tw->second;
+      if (std::find(rows.begin(), rows.end(), plain) == rows.end() &&
+          (Get(plain, t).ns.ok() || Get(plain + kWorkSuffix, t).ns.ok()))
+        rows.push_back(plain);
+      any_work |= tw != Reg().twin_names.end() && Get(key, t).ns.ok();
+    }
+    if (rows.empty()) return;
+    bool instr = t == 1 && !instr_.per_row.empty();
+    size_t width = std::strlen("benchmark");
+    for (const auto &r : rows) width = std::max(width, Width(r));
+    std::string over = t > process_cpu_count && process_cpu_count
+                           ? " (more threads than the " + std::to_string(process_cpu_count) +
+                                 " CPUs: they preempt each other)"
+                           : "";
+    std::fprintf(out, "Hot path at %d thread%s%s\n", t, t == 1 ? "" : "s", over.c_str());
+    if (!legend_done_) Legend(out, any_work);
+    legend_done_ = true;
+    std::string head = Pad("benchmark", width) + (instr ? Pad("instr", 7, true) : "") + "  " +
+                       Pad("ns", 20) + Pad("×base", 20) + (any_work ? Pad("work ns", 20) + "+work" : "");
+    std::fprintf(out, "%s\n", head.c_str());
+    for (const auto &r : rows) {
+      Cell c = Get(r, t), w = Get(r + kWorkSuffix, t);
+      std::string line = Pad(r, width);
+      if (instr) {
+        auto i = instr_.per_row.find(r);
+        line += Pad(i == instr_.per_row.end() ? "-" : i->second, 7, true);
+      }
+      line += "  " + Pad(WithSpread(c.own), 20) + Pad(Ratio(c), 20);
+      if (any_work) line += Pad(WithSpread(w.own), 20) + Overhead(w);
+      std::fprintf(out, "%s\n", line.c_str());
+    }
+    std::fprintf(out, "\n");
+  }
+
+  void Legend(std::FILE *out, bool work) {
+    std::fprintf(out,
+                 "  ns: per call as each thread sees it, median (min–max) over the repetitions.\n"
+                 "  ×base: median (min–max) of each repetition's ratio to %s's loop, timed on\n"
+                 "  the same thread for the same iterations in the same repetition; \"≈\" where\n"
+                 "  the row's ns and that loop's overlap.\n",
+                 Reg().baseline_name.empty() ? "the baseline" : Reg().baseline_name.c_str());
+    if (work)
+      std::fprintf(out,
+                   "  work ns, +work: the section also hashes %d bytes; +work is the overhead\n"
+                   "  over the same unprotected section, as a percentage of it.\n",
+                   BENCH_WORK_BYTES);
+    std::fprintf(out, "  %s\n", instr_.note.c_str());
+  }
+
+  void WriterTable(std::FILE *out) {
+    std::vector<std::string> rows;
+    size_t width = std::strlen("benchmark");
+    for (const auto &key : order_)
+      if (!Hot(key)) {
+        rows.push_back(key);
+        width = std::max(width, Width(key));
+      }
+    if (rows.empty()) return;
+    std::fprintf(out,
+                 "Writer side and other rows: ns per operation, median (min–max) over the "
+                 "repetitions\n%s  %7s  %s\n",
+                 Pad("benchmark", width).c_str(), "threads", "ns");
+    for (const auto &r : rows)
+      for (int t : threads_) {
+        Cell c = Get(r, t);
+        if (c.ns.ok())
+          std::fprintf(out, "%s  %7d  %s\n", Pad(r, width).c_str(), t,
+                       WithSpread(c.ns).c_str());
+      }
+  }
+
+  Instructions instr_;
+  bool legend_done_ = false;
   std::vector<std::string> order_;
-  std::vector<int> thread_counts_;
-  std::map<std::string, std::map<int, std::vector<double>>> ns_;
-  std::map<std::string, std::map<int, double>> medians_;  // Google Benchmark's own aggregate
+  std::vector<int> threads_;
+  std::map<std::string, std::map<int, Samples>> samples_;
 };
 
+// ---- Command line ------------------------------------------------------------------------------
+
+bool HasFlag(const std::vector<std::string> &args, const std::string &name) {
+  std::string prefix = "--benchmark_" + name;
+  for (const auto &a : args)
+    if (a == prefix || a.rfind(prefix + "=", 0) == 0) return true;
+  return false;
+}
+
 // The value of --benchmark_<name>=VALUE on the command line, or def.
-std::string Flag(int argc, char **argv, const char *name, const char *def) {
+std::string Flag(const std::vector<std::string> &args, const char *name, const char *def) {
   std::string prefix = std::string("--benchmark_") + name + "=";
   std::string value = def;
-  for (int i = 1; i < argc; i++)
-    if (std::strncmp(argv[i], prefix.c_str(), prefix.size()) == 0) value = argv[i] + prefix.size();
+  for (const auto &a : args)
+    if (a.rfind(prefix, 0) == 0) value = a.substr(prefix.size());
   return value;
+}
+
+// "1,2,8" -> {1, 2, 8}; empty on any error.
+std::vector<int> ParseThreads(const std::string &list) {
+  std::vector<int> t;
+  std::stringstream ss(list);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item.empty() || item.size() > 4 ||
+        item.find_first_not_of("0123456789") != std::string::npos)
+      return {};
+    int n = std::atoi(item.c_str());
+    if (n < 1 || n > BENCH_MAX_THREADS) return {};
+    if (std::find(t.begin(), t.end(), n) == t.end()) t.push_back(n);
+  }
+  return t;
 }
 
 }  // namespace
@@ -175,36 +529,121 @@ std::string Flag(int argc, char **argv, const char *name, const char *def) {
 extern "C" {
 
 bench *bench_register(const char *name, bench_fn *fn) {
-  benchmark::internal::Benchmark *b = benchmark::RegisterBenchmark(
-      name, [fn](benchmark::State &st) { fn(reinterpret_cast<bench_state *>(&st)); });
-  // A fixed iteration count, for counting instructions under callgrind (tools/instructions.sh).
-  if (const char *n = std::getenv("BENCH_ITERATIONS")) b->Iterations(std::atoll(n));
+  return C(RegisterRow(name, fn, false, false));
+}
+
+bench *bench_register_hot_path(const char *name, bench_fn *fn, int work_twin) {
+  benchmark::internal::Benchmark *b = RegisterRow(name, fn, true, false);
+  HotPath h;
+  if (work_twin) {
+    std::string twin = std::string(name) + kWorkSuffix;
+    h.twin = RegisterRow(twin, fn, true, true);
+    Reg().twin_names[twin] = name;
+  }
+  Reg().hot_paths[b] = h;
+  Reg().hot_order.push_back(b);
   return C(b);
 }
-bench *bench_arg(bench *b, int64_t arg) { return C(B(b)->Arg(arg)); }
-bench *bench_arg_name(bench *b, const char *name) { return C(B(b)->ArgName(name)); }
-bench *bench_threads(bench *b, int threads) { return C(B(b)->Threads(threads)); }
+
+bench *bench_max_threads(bench *b, int max) {
+  auto h = Reg().hot_paths.find(B(b));
+  if (h != Reg().hot_paths.end()) h->second.max_threads = std::min(max, BENCH_MAX_THREADS);
+  return b;
+}
+
+bench *bench_register_baseline(const char *name, bench_loop_fn *plain, bench_loop_fn *work) {
+  Reg().baseline_name = name;
+  baseline_plain = plain;
+  baseline_work = work;
+  // The row runs the very loops the pairing runs.
+  return bench_register_hot_path(
+      name,
+      [](bench_state *s) {
+        bench_loop_fn *loop = bench_work(s) ? baseline_work : baseline_plain;
+        uint64_t n = bench_loop_begin(s);
+        loop(n);
+        bench_loop_end(s);
+      },
+      1);
+}
+
+bench *bench_arg(bench *b, int64_t arg) {
+  return Each(b, [arg](benchmark::internal::Benchmark *x) { x->Arg(arg); });
+}
+bench *bench_arg_name(bench *b, const char *name) {
+  return Each(b, [name](benchmark::internal::Benchmark *x) { x->ArgName(name); });
+}
+bench *bench_threads(bench *b, int threads) {
+  return Each(b, [threads](benchmark::internal::Benchmark *x) { x->Threads(threads); });
+}
 bench *bench_thread_range(bench *b, int min_threads, int max_threads) {
   // DenseThreadRange: every count from min to max, not only powers of two.
-  return C(B(b)->DenseThreadRange(min_threads, max_threads));
+  return Each(b, [=](benchmark::internal::Benchmark *x) {
+    x->DenseThreadRange(min_threads, max_threads);
+  });
 }
-bench *bench_use_real_time(bench *b) { return C(B(b)->UseRealTime()); }
-bench *bench_setup(bench *b, bench_hook_fn *fn) { return C(B(b)->Setup(HookSlot(fn))); }
-bench *bench_teardown(bench *b, bench_hook_fn *fn) { return C(B(b)->Teardown(HookSlot(fn))); }
+bench *bench_use_real_time(bench *b) {
+  return Each(b, [](benchmark::internal::Benchmark *x) { x->UseRealTime(); });
+}
+bench *bench_setup(bench *b, bench_hook_fn *fn) {
+  auto slot = HookSlot(fn);
+  return Each(b, [slot](benchmark::internal::Benchmark *x) { x->Setup(slot); });
+}
+bench *bench_teardown(bench *b, bench_hook_fn *fn) {
+  auto slot = HookSlot(fn);
+  return Each(b, [slot](benchmark::internal::Benchmark *x) { x->Teardown(slot); });
+}
+
+int bench_work(bench_state *s) {
+  (void)s;
+  row_run.asked = true;
+  return row_run.work ? BENCH_WORK_BYTES : 0;
+}
 
 uint64_t bench_loop_begin(bench_state *s) {
   benchmark::State &st = S(s);
+  RowRun &r = row_run;
   Pin(st);
+  if (r.work && !r.asked)
+    st.SkipWithError("a /work row whose loop does no work (it never called bench_work): "
+                     "use SCENARIO_BENCH_LOOP, or register with scenario_bench_register_no_work");
   // One batch of all max_iterations: starts the clock (after the start barrier of all threads)
   // and leaves the counting to the C loop. bench_loop_end() then finds nothing left and stops it.
   if (st.max_iterations <= 0 || !st.KeepRunningBatch(st.max_iterations)) return 0;
-  return static_cast<uint64_t>(st.max_iterations);
+  r.n = static_cast<uint64_t>(st.max_iterations);
+  r.base_s = 0;
+  if (r.pair) {
+    // Half the paired loop now, half after the row: drift within the repetition cancels.
+    st.PauseTiming();
+    r.base_s = TimeLoop(r.pair, r.n / 2);
+    st.ResumeTiming();
+  }
+  r.timing = r.hot;
+  r.start = Clock::now();
+  return r.n;
 }
 
 void bench_loop_end(bench_state *s) {
   benchmark::State &st = S(s);
+  RowRun &r = row_run;
+  Clock::time_point end = Clock::now();
+  // Stops Google Benchmark's clock, then waits for every thread (the stop barrier).
   while (st.KeepRunningBatch(1)) {
   }
+  if (r.timing && !st.error_occurred()) {
+    double own = Seconds(end - r.start) / r.n * 1e9;
+    st.counters["own_ns"] = benchmark::Counter(own, benchmark::Counter::kAvgThreads);
+    st.counters["work_bytes"] = r.work ? BENCH_WORK_BYTES : 0;
+    st.counters["cpus"] = process_cpu_count;
+    if (r.pair) {
+      // All threads at once again, as they ran the row.
+      r.base_s += TimeLoop(r.pair, r.n - r.n / 2);
+      double base = r.base_s / r.n * 1e9;
+      st.counters["base_ns"] = benchmark::Counter(base, benchmark::Counter::kAvgThreads);
+      st.counters["x_base"] = benchmark::Counter(own / base, benchmark::Counter::kAvgThreads);
+    }
+  }
+  r.timing = false;
   Unpin();
 }
 
@@ -225,16 +664,64 @@ void bench_counter(bench_state *s, const char *name, double value, enum bench_co
 }
 
 int bench_main(int argc, char **argv) {
-  process_cpus_known = sched_getaffinity(0, sizeof(process_cpus), &process_cpus) == 0;
-  std::string format = Flag(argc, argv, "format", "console");
-  std::string color = Flag(argc, argv, "color", "auto");
+  if (sched_getaffinity(0, sizeof(process_cpus), &process_cpus) == 0)
+    process_cpu_count = CPU_COUNT(&process_cpus);
+  if (const char *p = std::getenv("BENCH_PAIRING")) pairing = std::strcmp(p, "0") != 0;
+
+  // Our own flags (--bench_*) come out before Google Benchmark sees the rest; defaults go in.
+  std::vector<std::string> args;
+  bool threads_given = false;
+  std::string threads_flag, instr_file = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR")
+                                                                           : "/tmp") +
+                                         "/teardown-instructions.tsv";
+  for (int i = 1; i < argc; i++) {
+    std::string a = argv[i];
+    if (a.rfind("--bench_threads=", 0) == 0)
+      threads_flag = a.substr(16), threads_given = true;
+    else if (a.rfind("--bench_instructions=", 0) == 0)
+      instr_file = a.substr(21);
+    else
+      args.push_back(a);
+  }
+  if (!HasFlag(args, "repetitions")) args.push_back("--benchmark_repetitions=5");
+  if (!HasFlag(args, "min_time")) args.push_back("--benchmark_min_time=0.05");
+  // The console gets the aggregates only; a JSON or CSV reporter every repetition.
+  if (Flag(args, "format", "console") == "console" && !HasFlag(args, "display_aggregates_only") &&
+      !HasFlag(args, "report_aggregates_only"))
+    args.push_back("--benchmark_display_aggregates_only=true");
+
+  std::vector<int> sweep = DefaultSweep(std::max(process_cpu_count, 1));
+  if (threads_given) {
+    sweep = ParseThreads(threads_flag);
+    if (sweep.empty()) {
+      std::fprintf(stderr, "bench: --bench_threads takes thread counts 1..%d, e.g. 1,2,8\n",
+                   BENCH_MAX_THREADS);
+      return 1;
+    }
+  }
+  for (auto *b : Reg().hot_order) {
+    const HotPath &h = Reg().hot_paths[b];
+    for (int t : sweep) {
+      if (t > h.max_threads) continue;
+      b->Threads(t);
+      if (h.twin) h.twin->Threads(t);
+    }
+  }
+
+  std::vector<char *> av = {argv[0]};
+  for (auto &a : args) av.push_back(&a[0]);
+  int ac = static_cast<int>(av.size());
+  av.push_back(nullptr);
+  std::string format = Flag(args, "format", "console");
+  std::string color = Flag(args, "color", "auto");
   bool want_color = color == "true" || color == "yes" || color == "1" ||
                     ((color == "auto") && isatty(STDOUT_FILENO));
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::Initialize(&ac, av.data());
+  if (benchmark::ReportUnrecognizedArguments(ac, av.data())) return 1;
   if (format == "console") {
-    RatioReporter reporter(want_color ? benchmark::ConsoleReporter::OO_ColorTabular
-                                      : benchmark::ConsoleReporter::OO_Tabular);
+    TableReporter reporter(want_color ? benchmark::ConsoleReporter::OO_ColorTabular
+                                      : benchmark::ConsoleReporter::OO_Tabular,
+                           ReadInstructions(instr_file));
     benchmark::RunSpecifiedBenchmarks(&reporter);
   } else {
     benchmark::RunSpecifiedBenchmarks();

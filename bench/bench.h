@@ -17,8 +17,13 @@
  *		bench_use_real_time(bench_thread_range(b, 1, 2));
  *	}
  *
- * Threads of a multi-threaded run are pinned one per CPU while the loop runs, when there are
- * enough CPUs: unpinned 2-thread runs on this 2-vCPU machine often shared one CPU.
+ * Hot-path rows (bench_register_hot_path, through scenario_bench.h) get more: a thread sweep,
+ * a paired baseline and a twin whose section also does some work; see below.
+ *
+ * Pinning: thread k of a T-thread run goes to the (k mod C)-th of the C CPUs the process started
+ * with. With T <= C each thread has a CPU of its own (unpinned 2-thread runs on this 2-vCPU
+ * machine often shared one CPU). With T > C (the sweep's 2x row) the threads are spread round
+ * robin, T/C to a CPU, never all on one: they preempt each other, as readers do on a busy host.
  */
 #ifndef TEARDOWN_BENCH_BENCH_H
 #define TEARDOWN_BENCH_BENCH_H
@@ -34,6 +39,10 @@ typedef struct bench bench;		/* a benchmark::internal::Benchmark */
 
 typedef void bench_fn(bench_state *s);
 typedef void bench_hook_fn(const bench_state *s);
+typedef void bench_loop_fn(uint64_t iterations);	/* runs the loop body that many times */
+
+/* The most threads any row runs with; also the size of per-thread arrays in benchmarks. */
+#define BENCH_MAX_THREADS 256
 
 /* Registration. Each returns its argument, so calls nest like Google Benchmark's chaining. */
 bench *bench_register(const char *name, bench_fn *fn);
@@ -45,6 +54,30 @@ bench *bench_use_real_time(bench *b);
 /* Runs once per run (not per thread), before the threads start / after they finish. */
 bench *bench_setup(bench *b, bench_hook_fn *fn);
 bench *bench_teardown(bench *b, bench_hook_fn *fn);
+
+/*
+ * A hot-path row: real time; run at 1, 2, 4, ... threads up to the CPU count, at the CPU count,
+ * and at twice it (--bench_threads=1,2,8 overrides); each repetition also times the baseline's
+ * loop on the same thread for the same iterations (counters own_ns, base_ns, x_base). With
+ * work_twin, a second row "<name>/work" runs fn again with bench_work() true: its section must
+ * also hash bench_work() bytes, and it is paired with the baseline's work loop. Calls on the
+ * returned handle apply to the twin too.
+ */
+bench *bench_register_hot_path(const char *name, bench_fn *fn, int work_twin);
+/* At most max threads for this row in the sweep (a pattern with a fixed thread limit). */
+bench *bench_max_threads(bench *b, int max);
+/*
+ * The floor: a hot-path row (with its work twin) that runs plain / work, and the loops every
+ * other hot-path row is paired with. The row runs the very functions the pairing calls.
+ */
+bench *bench_register_baseline(const char *name, bench_loop_fn *plain, bench_loop_fn *work);
+/*
+ * Bytes the section must hash in this row: 0, or BENCH_WORK_BYTES in a work twin. A loop that
+ * asks says it does the work; a work twin whose loop never asked is stopped with an error, so a
+ * twin cannot silently measure the plain section.
+ */
+#define BENCH_WORK_BYTES 64
+int bench_work(bench_state *s);
 
 /*
  * The timed loop. bench_loop_begin() starts the clock and returns how many iterations to run;
@@ -82,9 +115,11 @@ void bench_counter(bench_state *s, const char *name, double value, enum bench_co
 	static void fn(void)
 
 /*
- * Runs the benchmarks selected by the command line. With console output it ends with a table of
- * each benchmark's cost per call as each thread sees it, and its ratio to the benchmark named
- * "baseline/unprotected" at the same thread count, both measured in this run.
+ * Runs the benchmarks selected by the command line. Defaults, unless given: 5 repetitions of
+ * --benchmark_min_time=0.05, aggregates only on the console (a JSON or --benchmark_out file gets
+ * every repetition), and the aggregates min and max beside Google Benchmark's own. With console
+ * output it ends with the cost table (bench.cc); --bench_instructions=FILE adds the instructions
+ * column from tools/instructions.sh's output for this build.
  */
 int bench_main(int argc, char **argv);
 

@@ -1,31 +1,61 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
 # Instructions per hot-path call, counted by callgrind: unlike nanoseconds, a figure that does
-# not drift with the load of a shared machine. Each benchmark function (named bm_*) runs twice
-# at one thread with a fixed iteration count (BENCH_ITERATIONS, honoured by bench/bench.cc); the
-# difference between the two counts, divided by the difference in iterations, is the cost of
-# one iteration, loop included, with every fixed cost (set-up, timers, barriers) cancelled out.
+# not drift with the load of a shared machine, and exact for one build. Each hot-path row (a row
+# that also runs at 2 threads) runs alone, at one thread, twice under callgrind with a fixed
+# iteration count (BENCH_ITERATIONS, honoured by bench/bench.cc) and its paired baseline loop off
+# (BENCH_PAIRING=0); the difference between the two program totals, divided by the difference in
+# iterations, is the cost of one iteration, loop included, with every fixed cost (start-up,
+# set-up, timers, barriers) cancelled out.
 #
-# usage: tools/instructions.sh [BENCH_BINARY [FILTER]]
-#   e.g. bazel build //bench:compare && tools/instructions.sh bazel-bin/bench/compare 'rcu|baseline'
+# Writes OUT_FILE ("# build-id HEX", then "NAME<TAB>COUNT" lines), which the benchmark binary of
+# the same build reads for its table's instr column (--bench_instructions=FILE, by default this
+# same default path), and prints the counts.
+#
+# usage: tools/instructions.sh [BENCH_BINARY [OUT_FILE [FILTER]]]
+#   e.g. bazel build //bench:compare && tools/instructions.sh bazel-bin/bench/compare
+#   or   bazel run //bench:instructions
 set -euo pipefail
 bin=${1:-bazel-bin/bench/compare}
-filter=${2:-.}
-small=100000
-large=200000
+out=${2:-${TMPDIR:-/tmp}/teardown-instructions.tsv}
+filter=${3:-.}
+small=20000
+large=40000
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 command -v valgrind >/dev/null || { echo "instructions.sh: needs valgrind" >&2; exit 2; }
-for n in $small $large; do
-	BENCH_ITERATIONS=$n valgrind --tool=callgrind --callgrind-out-file="$tmp/cg.$n" \
-		--toggle-collect='bm_*' "$bin" --benchmark_filter="($filter).*/threads:1\$" \
-		>"$tmp/out.$n" 2>"$tmp/err.$n" ||
-		{ cat "$tmp/err.$n" >&2; exit 1; }
-	callgrind_annotate --inclusive=yes "$tmp/cg.$n" 2>/dev/null |
-		sed -nE 's/^ *([0-9,]+) .*[?:]+(bm_[A-Za-z0-9_]+) .*/\2 \1/p' | tr -d , |
-		sort >"$tmp/ir.$n"
-done
-printf '%-36s %s\n' "benchmark function (1 thread)" "instructions per call"
-join "$tmp/ir.$small" "$tmp/ir.$large" |
-	awk -v d=$((large - small)) '{ printf "%-36s %8.1f\n", $1, ($3 - $2) / d }'
+id=$(readelf -n "$bin" | sed -n 's/.*Build ID: *//p')
+[ -n "$id" ] || { echo "instructions.sh: $bin has no GNU build id" >&2; exit 2; }
+
+"$bin" --benchmark_list_tests=true --benchmark_filter="$filter" --bench_threads=1,2 |
+	sed -n 's|/real_time/threads:2$||p' >"$tmp/names"
+[ -s "$tmp/names" ] || { echo "instructions.sh: no hot-path row matches '$filter'" >&2; exit 2; }
+
+# Program total of one row at one thread for $2 iterations.
+count() {
+	local name=$1 n=$2 re cg
+	re=$(printf '%s' "$name" | sed 's/[][().*+?^$|\\{}]/\\&/g')
+	cg=$(mktemp "$tmp/cg.XXXXXX")
+	BENCH_PAIRING=0 BENCH_ITERATIONS=$n valgrind --tool=callgrind --callgrind-out-file="$cg" \
+		"$bin" --benchmark_filter="^$re/iterations:$n/real_time/threads:1\$" --bench_threads=1 \
+		--benchmark_repetitions=1 >"$cg.out" 2>"$cg.err" ||
+		{ cat "$cg.err" >&2; return 1; }
+	grep -qF "$name/iterations:$n/real_time/threads:1 " "$cg.out" ||
+		{ echo "instructions.sh: '$name' did not run" >&2; return 1; }
+	sed -n 's/^totals: *//p' "$cg"
+}
+
+{
+	echo "# build-id $id"
+	echo "# instructions per call at 1 thread, loop included: callgrind program totals at" \
+		"$small and $large iterations, (difference) / $((large - small)); $(date -u +%F)"
+	while IFS= read -r name; do
+		a=$(count "$name" $small) && b=$(count "$name" $large) || exit 1
+		awk -v n="$name" -v a="$a" -v b="$b" -v d=$((large - small)) \
+			'BEGIN { printf "%s\t%.1f\n", n, (b - a) / d }'
+	done <"$tmp/names"
+} >"$tmp/out"
+mv "$tmp/out" "$out"
+sed '/^#/d' "$out" | column -t -s "$(printf '\t')"
+echo "written to $out (build id $id)"
