@@ -64,6 +64,7 @@ struct held {
 	struct registry_handle h;
 	atomic_bool inside, may_leave;
 	atomic_int order, unregister_tid;
+	atomic_bool returned;
 	int left_at, returned_at;
 };
 
@@ -94,6 +95,7 @@ static void *held_unregister(void *arg)
 	atomic_store(&d->unregister_tid, (int)syscall(SYS_gettid));
 	registry_unregister(&d->r, d->h);
 	d->returned_at = atomic_fetch_add(&d->order, 1);
+	atomic_store(&d->returned, true);
 	return NULL;
 }
 
@@ -105,8 +107,8 @@ static void held_start(struct held *d, pthread_t *caller, pthread_t *unreg)
 	while (!atomic_load(&d->inside))
 		sched_yield();
 	cr_assert_eq(pthread_create(unreg, NULL, held_unregister, d), 0);
-	while (!registry_is_draining(&d->r, d->h))
-		sched_yield();	/* unregister has begun */
+	while (!registry_is_draining(&d->r, d->h) && !atomic_load(&d->returned))
+		sched_yield();	/* unregister has begun (or, wrongly, returned) */
 }
 
 static void held_finish(struct held *d, pthread_t caller, pthread_t unreg)
@@ -153,9 +155,9 @@ Test(registry, the_last_call_out_wakes_a_sleeping_unregister)
 	pthread_t caller, unreg;
 
 	held_start(&d, &caller, &unreg);
-	while (!atomic_load(&d.unregister_tid) ||
-	       thread_state(atomic_load(&d.unregister_tid)) != 'S')
-		sched_yield();
+	while (!atomic_load(&d.returned) && (!atomic_load(&d.unregister_tid) ||
+	       thread_state(atomic_load(&d.unregister_tid)) != 'S'))
+		sched_yield();	/* asleep in the kernel (or, wrongly, returned) */
 	held_finish(&d, caller, unreg);
 }
 
