@@ -2,8 +2,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # The scaling benchmarks' plumbing, not their timings: writer_fenced runs every lab with an
 # asymmetric fence in its fenced mode and names those rows so; writer runs them with membarrier
-# where the kernel offers it; a reader count a pattern cannot serve is a skipped row, not an
-# abort; the memory table is computed from the structs.
+# where the kernel offers it; a reader count a pattern cannot serve (or whose wait would starve) is
+# a skipped row, not an abort or a hang; the memory table is computed from the structs.
 # usage: modes_test.sh WRITER WRITER_FENCED MEMORY
 set -eu
 writer=$1 fenced=$2 memory=$3
@@ -34,6 +34,9 @@ fi
 
 json=$(one "$writer" 'scaling/writer/rundown_ca_wait/idle/readers:256/real_time')
 echo "$json" | grep -q 'more readers than the pattern allows' || fail "65+ readers: $json"
+
+json=$(one "$writer" 'scaling/writer/remove_lock_drain/active/readers:16/real_time')
+echo "$json" | grep -q 'the drain starves' || fail "a starving drain must be skipped: $json"
 
 table=$("$memory")
 row=$(echo "$table" | grep '^| cache-aware rundown |') || fail "no cache-aware row: $table"

@@ -193,6 +193,10 @@ static void run(bench_state *s, const struct scaling_op *op, bool active)
 		bench_skip_with_error(s, "more readers than the pattern allows at once");
 		return;
 	}
+	if (active && op->max_active_per_cpu && n > op->max_active_per_cpu * reader_cpus()) {
+		bench_skip_with_error(s, op->why_not_more_active);
+		return;
+	}
 	if (op->uses_membarrier) {
 		membarrier = op->uses_membarrier();
 		if (membarrier != !fenced(op)) {
@@ -587,8 +591,17 @@ static void rl_writer(void)
 	atomic_store_explicit(&rl_current, rl_fresh(), memory_order_release);
 }
 
+/*
+ * A turned-away acquire increments the count, sees REMOVED and decrements again. With many active
+ * readers sharing a CPU, some are always preempted between the two, and the count the drain waits
+ * to see at zero stays above it: here one drain with 16 readers on one CPU took 104 s. Rows with
+ * more than 4 active readers per CPU are skipped for that reason.
+ */
 static const struct scaling_op scaling_remove_lock = {
 	.name = "remove_lock_drain",
+	.max_active_per_cpu = 4,
+	.why_not_more_active = "skipped: preempted turned-away acquires keep the count above zero, "
+			       "and the drain starves (see writer.c)",
 	.setup = rl_setup,
 	.teardown = rl_teardown,
 	.reader_register = no_registration,

@@ -19,6 +19,9 @@ struct scaling_op {
 	bool (*uses_membarrier)(void);
 	const char *no_membarrier_env;
 	int max_readers;	/* 0: SCALING_MAX_READERS */
+	/* Active readers per CPU beyond which a row is skipped, and why; 0: no limit. */
+	int max_active_per_cpu;
+	const char *why_not_more_active;
 	/* On the benchmark thread, before the readers start / after they have all exited. */
 	void (*setup)(void);
 	void (*teardown)(void);
