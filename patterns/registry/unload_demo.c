@@ -58,9 +58,12 @@ static void registry_unlisten(void)
 	printf("stop: registry_unregister() returned\n");
 }
 
+static bool naive;
+
 static void last_step(void)
 {
-	printf("caller: in the listener's last step, after its count dropped\n");
+	printf("caller: in the listener's last step%s\n",
+	       naive ? ", after its count dropped" : "");
 	sem_post(&in_last_step);
 	sem_wait(&may_return);
 	printf("caller: returns from the listener\n");
@@ -72,8 +75,6 @@ static const struct registry_plugin_host naive_host = {
 static const struct registry_plugin_host draining_host = {
 	.listen = registry_listen, .unlisten = registry_unlisten, .last_step = last_step,
 };
-
-static bool naive;
 
 static void *caller(void *unused)
 {
