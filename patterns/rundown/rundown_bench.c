@@ -183,7 +183,9 @@ BENCH_REGISTRATION(rundown_register)
 	published(scenario_bench_register("rundown/if_ref (unsafe: counts the ifnet)", bm_ifref));
 	published(scenario_bench_register("rundown/one_word", bm_one_word));
 	published(scenario_bench_register("rundown/kref (lookup under a lock)", bm_kref));
-	published(scenario_bench_register("rundown/cache_aware", bm_cache_aware));
+	/* Each thread takes one of the rundown's RUNDOWN_CA_MAX_THREADS slots. */
+	published(bench_max_threads(scenario_bench_register("rundown/cache_aware", bm_cache_aware),
+				    RUNDOWN_CA_MAX_THREADS));
 	with_readers(bench_register("rundown/wait_latency/one_word", bm_one_word_wait));
 	with_readers(bench_register("rundown/wait_latency/cache_aware", bm_cache_aware_wait));
 }
