@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-/* trcu's read side (general and QSBR) and its grace-period latency with one reader running. */
+/*
+ * trcu's read side (general and QSBR) and its grace-period latency with one reader running. The
+ * general flavour also in its mode without membarrier ("_fenced", TRCU_NO_MEMBARRIER=1): the
+ * reader fences, and trcu_synchronize() fences instead of calling membarrier.
+ */
 #include "patterns/rcu/rcu_bench.h"
 
 #include "patterns/rcu/trcu.h"
@@ -123,6 +127,32 @@ static bench *published(bench *b)
 	return bench_teardown(bench_setup(b, publish), unpublish);
 }
 
+/*
+ * The fenced rows switch trcu to its mode without membarrier for their run, and back. The mode is
+ * one flag for the process (trcu.h), read by every read-side call and by the writer, so it may
+ * change only while no thread is registered: in set-up and teardown, before the benchmark's
+ * threads start and after they end.
+ */
+static bool saved_membarrier;
+
+static void publish_fenced(const bench_state *s)
+{
+	saved_membarrier = trcu_state.membarrier;
+	trcu_state.membarrier = false;
+	publish(s);
+}
+
+static void unpublish_fenced(const bench_state *s)
+{
+	unpublish(s);
+	trcu_state.membarrier = saved_membarrier;
+}
+
+static bench *published_fenced(bench *b)
+{
+	return bench_teardown(bench_setup(b, publish_fenced), unpublish_fenced);
+}
+
 BENCH_REGISTRATION(trcu_bench_register)
 {
 	published(scenario_bench_register("rcu/memb_read", bm_memb_read));
@@ -131,4 +161,7 @@ BENCH_REGISTRATION(trcu_bench_register)
 	published(bench_use_real_time(bench_register("rcu/qsbr_synchronize", bm_qsbr_synchronize)));
 	published(rcu_bench_stream_args(bench_register("rcu/synchronize_stream",
 							bm_synchronize_stream)));
+	published_fenced(scenario_bench_register("rcu/memb_read_fenced", bm_memb_read));
+	published_fenced(bench_use_real_time(bench_register("rcu/synchronize_fenced",
+							    bm_synchronize)));
 }
