@@ -83,7 +83,7 @@
 static const struct torture_fix *const torture_fixes[] = {
 	&torture_flag, &torture_drwlock, &torture_rundown, &torture_kref, &torture_rundown_ca,
 	&torture_remove_lock, &torture_trcu, &torture_trcu_qsbr, &torture_tepoch,
-	&torture_registry,
+	&torture_registry, &torture_lookup,
 };
 
 static const char *const torture_no_membarrier_envs[] = {

@@ -34,6 +34,10 @@ struct torture_obj {
 		struct rundown_kref kref;
 		struct tepoch_entry entry;
 		struct trcu_head head;
+		struct {
+			struct rundown_kref kref;
+			struct trcu_head head;
+		} lookup;
 	} u;
 	struct torture_obj *pool_next;
 };
@@ -67,7 +71,7 @@ struct torture_fix {
 
 extern const struct torture_fix torture_flag, torture_drwlock, torture_rundown,
 	torture_kref, torture_rundown_ca, torture_remove_lock, torture_trcu, torture_trcu_qsbr,
-	torture_tepoch, torture_registry;
+	torture_tepoch, torture_registry, torture_lookup;
 
 /* The highest generation whose retirement has completed (its grace period, its wait). */
 extern _Atomic uint64_t torture_done;
