@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The look-up idiom (patterns/lookup/lookup.h, lookup.c), as Spin sees it: NR readers each run
+ * lookup_get() once (trcu_read_lock, load the table's pointer, get_unless_zero,
+ * trcu_read_unlock), use the device if they got a reference, and put it; teardown runs
+ * lookup_remove() (unpublish, then put the table's reference); the last put queues the free
+ * (trcu_call), and the callback thread frees after a grace period.
+ *
+ * What is modelled, step by step:
+ *   - the device's count (the table's reference and one per holder); the get as one atomic
+ *     step (the CAS loop of rundown_kref_get_unless_zero), each put as one atomic decrement;
+ *   - the read-side section as a flag per reader, and the grace period as trcu_synchronize()
+ *     guarantees it: it waits for every section that had begun when it started;
+ *   - trcu_call(): the last put queues; the callback thread takes the queue, runs a grace
+ *     period, frees.
+ * Abstracted away: memory order (sequential consistency: the count's acq_rel and trcu's
+ * fences are the rundown and rcu models' subject, not this one), the grace period's own
+ * mechanism (trcu.pml checks it), the update lock (one remover), misuse checks.
+ *
+ * Versions (spin -D):
+ *   NAIVE             refcount_inc: the get without the not-zero check (variants.c naive_get).
+ *   (none)            the fix: lookup_get() and lookup_remove() as written.
+ *   FREE_AT_LAST_PUT  the last put frees at once instead of through trcu_call.
+ *   GET_OUTSIDE_SECTION  the reader leaves its section after the load, before the get.
+ *   PUT_BEFORE_UNPUBLISH teardown drops the table's reference before it unpublishes.
+ *
+ * Safety: assert(!freed) wherever a reader touches the device (its count, in the get; its
+ * fields, in the use), and in the callback (freed once).
+ */
+
+#ifndef NR
+#define NR 2		/* readers */
+#endif
+
+bool published = 1;	/* the table's slot: 1 the device, 0 NULL */
+byte ref = 1;		/* the device's count: the table's reference */
+byte queued;		/* frees queued by trcu_call */
+bool freed;
+bool in_section[NR];	/* trcu_read_lock .. trcu_read_unlock */
+
+/* rundown_kref_put(); the last one is lookup_dev_release(). */
+inline put()
+{
+	atomic {
+		assert(ref > 0);
+		ref--;
+		last = (ref == 0)
+	};
+	if
+	:: last ->
+#ifdef FREE_AT_LAST_PUT
+		freed = 1
+#else
+		queued++	/* trcu_call(&d->rcu, lookup_dev_free_rcu) */
+#endif
+	:: else -> skip
+	fi
+}
+
+proctype reader(byte r)
+{
+	bool found, got, last;
+
+	in_section[r] = 1;	/* trcu_read_lock() */
+	found = published;	/* trcu_dereference(t->slot[key]) */
+#ifdef GET_OUTSIDE_SECTION
+	in_section[r] = 0;
+#endif
+	if
+	:: found ->
+		assert(!freed);	/* the get reads the count */
+#ifdef NAIVE
+		ref++;		/* refcount_inc: 0 becomes 1 */
+		got = 1
+#else
+		atomic {
+			if
+			:: ref > 0 -> ref++; got = 1
+			:: else -> skip	/* dying: not revived */
+			fi
+		}
+#endif
+	:: else -> skip
+	fi;
+#ifndef GET_OUTSIDE_SECTION
+	in_section[r] = 0;	/* trcu_read_unlock(): the reference keeps it from here on */
+#endif
+	if
+	:: got ->
+		assert(!freed);	/* device_read_state(d->dev) */
+		put()
+	:: else -> skip
+	fi
+}
+
+proctype teardown()
+{
+	bool last;
+
+#ifdef PUT_BEFORE_UNPUBLISH
+	put();
+	published = 0
+#else
+	published = 0;	/* unpublish under the update lock */
+	put()		/* the table's reference */
+#endif
+}
+
+/* trcu_call's thread: a grace period after the queueing, then the free. */
+proctype callback()
+{
+	bool waits[NR];
+	byte i;
+
+end_idle:
+	queued > 0;	/* FREE_AT_LAST_PUT queues nothing: an idle thread is a valid end */
+	/* trcu_synchronize(): every section that has begun by now */
+	atomic {
+		for (i : 0 .. NR - 1) {
+			waits[i] = in_section[i]
+		}
+	};
+	for (i : 0 .. NR - 1) {
+		if
+		:: waits[i] -> !in_section[i]
+		:: else -> skip
+		fi
+	};
+	assert(!freed);	/* freed once */
+	freed = 1
+}
+
+init
+{
+	byte i;
+
+	atomic {
+		for (i : 0 .. NR - 1) {
+			run reader(i)
+		};
+		run teardown();
+		run callback()
+	}
+}
