@@ -25,6 +25,7 @@ under the plot and in its <desc>; OUT/README.md lists them all with the same cap
 same JSON, every output is byte for byte the same.
 """
 import argparse
+import csv
 import datetime
 import json
 import os
@@ -129,6 +130,60 @@ def run_benchmark(binary, flags, data_dir, command):
         json.dump(run, f, indent=1, sort_keys=True)
         f.write("\n")
     return path
+
+
+def run_memory(binary, data_dir, command):
+    """Runs the memory table (bench/scaling/memory --csv); keeps it with the machine, the date
+    and the command as # lines above the CSV."""
+    shown = "bazel-bin/" + binary + " --csv"
+    print("plots: running " + shown, file=sys.stderr, flush=True)
+    res = subprocess.run([binary, "--csv"], stdout=subprocess.PIPE, universal_newlines=True)
+    if res.returncode != 0:
+        raise Fail("%s --csv exited with %d" % (binary, res.returncode))
+    m = this_machine()
+    head = {
+        "machine": "%s, %s CPUs, %s %s" % (m["cpu_model"], m["cpus"], m["kernel"],
+                                         platform.machine()),
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M %Z"),
+        "benchmark_command": shown,
+        "command": command,
+    }
+    path = os.path.join(data_dir, "memory.csv")
+    with open(path, "w") as f:
+        f.write("".join("# %s: %s\n" % kv for kv in head.items()) + res.stdout)
+    return path
+
+
+def memory_figure(figs, path):
+    """Bytes per protected object against threads, one line per pattern."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except OSError as e:
+        raise Fail("cannot read %s: %s" % (path, e.strerror))
+    head = dict(l[2:].split(": ", 1) for l in lines if l.startswith("# ") and ": " in l)
+    table = list(csv.DictReader(l for l in lines if l and not l.startswith("#")))
+    if not table or "bytes_per_object" not in table[0]:
+        raise Fail("%s is not bench/scaling/memory --csv output" % path)
+    f = figs.get("memory", title="Memory per protected object against threads",
+                 xlabel="threads that use the object", ylabel="bytes per object",
+                 notes=["Counted from the patterns' own structures (sizeof), not measured; "
+                        "per object only (see data/memory.csv for per-thread and one-off "
+                        "costs)."])
+    order = []
+    for r in table:
+        if r["pattern"] not in order:
+            order.append(r["pattern"])
+    for p in order:
+        b = [(float(r["threads"]), float(r["bytes_per_object"])) for r in table
+             if r["pattern"] == p]
+        f.add(p, [(x, y, y, y) for x, y in b])
+    f.runs.append({"verb": "Counted", "machine": head.get("machine", "machine not recorded"),
+                   "date": head.get("date", ""),
+                   "benchmark_command": head.get("benchmark_command", "memory --csv"),
+                   "command": head.get("command", REGENERATE)})
+    f.spread = False
+    return f
 
 
 def load_run(path):
@@ -260,6 +315,7 @@ class Figure:
         self.series = []    # (title, [(x, median, min, max)], reference?)
         self.runs = []      # captions of the runs it draws from
         self.duty = []      # the writer rows' measured reader duty cycles
+        self.spread = True  # bars from the fastest to the slowest repetition
 
     def add(self, title, pts, ref=False):
         if pts:
@@ -409,13 +465,14 @@ def build_figures(runs):
 def caption_lines(f):
     lines = []
     for c in f.runs:
-        lines.append("Measured %s on %s." % (c["date"], c["machine"]))
+        lines.append("%s %s on %s." % (c.get("verb", "Measured"), c["date"], c["machine"]))
         lines.append("Run: " + c["benchmark_command"])
     notes = list(f.notes)
     if f.duty:
         notes.append("Readers' measured duty cycle (fraction of the time each was on a CPU): "
                      "%.2g to %.2g." % (min(f.duty), max(f.duty)))
-    notes.append("Median of the repetitions; bars from the fastest to the slowest.")
+    if f.spread:
+        notes.append("Median of the repetitions; bars from the fastest to the slowest.")
     lines += notes
     lines.append("Drawn by: " + f.runs[0]["command"])
     return lines
@@ -485,7 +542,7 @@ def single_rows(runs):
     return lines
 
 
-def write_readme(out_dir, drawn, sources, singles):
+def write_readme(out_dir, drawn, sources, memory, singles):
     def md(line):
         for prefix in ("Run: ", "Drawn by: "):
             if line.startswith(prefix):
@@ -507,7 +564,9 @@ def write_readme(out_dir, drawn, sources, singles):
                   "--benchmark_repetitions=10`. To redraw from the kept runs without "
                   "measuring:\n\n    %s -- %s\n\n"
                   % (REGENERATE, REGENERATE,
-                     " ".join("--json chapters/figures/data/" + s for s in sources)))
+                     " ".join(["--json chapters/figures/data/" + s for s in sources]
+                              + (["--memory-csv chapters/figures/data/memory.csv"]
+                                 if memory else []))))
         for f, caption in drawn:
             out.write("## %s\n\n![%s](%s.svg)\n\n" % (f.title, f.title, f.name))
             out.write("".join(md(line) + "  \n" for line in caption))
@@ -528,6 +587,10 @@ def main(argv):
                     help="draw this Google Benchmark JSON run instead of running (repeatable)")
     ap.add_argument("--bench", action="append", default=[], metavar="BIN",
                     help="a benchmark binary to run (repeatable; bazel run passes them)")
+    ap.add_argument("--memory", metavar="BIN", help="bench/scaling/memory, run for the "
+                    "memory figure (bazel run passes it)")
+    ap.add_argument("--memory-csv", metavar="FILE", help="with --json: the memory figure from "
+                    "this kept memory.csv")
     ap.add_argument("--out", metavar="DIR", help="where the figures go (default: "
                     "chapters/figures/ of the workspace, under bazel run)")
     ap.add_argument("--gnuplot", default="gnuplot", help="the gnuplot to draw with")
@@ -550,13 +613,21 @@ def main(argv):
     data_dir = os.path.join(out_dir, "data")
     os.makedirs(data_dir, exist_ok=True)
     # The command as typed, without the binaries that bazel run passes.
-    typed = [a for i, a in enumerate(argv) if a != "--bench" and not a.startswith("--bench=")
-             and (i == 0 or argv[i - 1] != "--bench")]
+    passed = ("--bench", "--memory")
+    typed = [a for i, a in enumerate(argv) if a not in passed
+             and not a.startswith(tuple(p + "=" for p in passed))
+             and (i == 0 or argv[i - 1] not in passed)]
     command = REGENERATE + "".join(
         [" --"] + [" " + shlex.quote(a) for a in typed] if typed else [])
 
     paths = []
+    memory = None
     if args.json:
+        if args.memory_csv:
+            memory = os.path.join(data_dir, "memory.csv")
+            src = os.path.join(cwd, args.memory_csv)
+            if os.path.abspath(src) != os.path.abspath(memory):
+                shutil.copyfile(src, memory)
         runs = [(os.path.join(cwd, p), None) for p in args.json]
         for src, _ in runs:
             load_run(src)
@@ -567,8 +638,13 @@ def main(argv):
             paths.append(dst)
     elif args.bench:
         remove(data_dir, ".json")   # no stale run of a binary no longer measured
+        for name in ("memory.csv",):
+            if os.path.exists(os.path.join(data_dir, name)):
+                os.unlink(os.path.join(data_dir, name))
         for b in args.bench:
             paths.append(run_benchmark(b, RUN_FLAGS + flags, data_dir, command))
+        if args.memory:
+            memory = run_memory(args.memory, data_dir, command)
     else:
         raise Fail("nothing to draw: give --json FILE, or --bench BIN to run")
 
@@ -577,6 +653,10 @@ def main(argv):
         rel = os.path.relpath(p, ws) if ws else p
         runs.append((describe_run(load_run(p), rel), rows_of(load_run(p))))
     figures = build_figures(runs)
+    if memory:
+        figs = Figures()
+        memory_figure(figs, memory)
+        figures += figs.list()
     if not figures:
         raise Fail("nothing to draw in %s: no row has a thread count or an argument"
                    % " ".join(paths))
@@ -586,7 +666,8 @@ def main(argv):
     for f in figures:
         drawn.append((f, draw(f, data_dir, out_dir, gnuplot)))
         print("plots: wrote %s" % os.path.join(out_dir, f.name + ".svg"), file=sys.stderr)
-    write_readme(out_dir, drawn, [os.path.basename(p) for p in paths], single_rows(runs))
+    write_readme(out_dir, drawn, [os.path.basename(p) for p in paths], memory,
+                 single_rows(runs))
     return 0
 
 

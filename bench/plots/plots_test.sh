@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# The figures from a real, tiny run of //bench:compare (a few rows, min_time 1 ms): plots.py
-# runs the binary, gnuplot draws; then every SVG must be well-formed, carry its caption, plot
-# the run's own numbers with their spread, and come out byte for byte the same when redrawn from
-# the kept JSON. Nothing here judges a timing.
-# usage: plots_test.sh PLOTS_PY COMPARE
+# The figures from a real, tiny run of //bench:compare and //bench/scaling:writer (a few rows,
+# min_time 1 ms) and of the memory table: plots.py runs the binaries, gnuplot draws. Then every
+# SVG must be well-formed, carry its caption, plot the run's own numbers with their spread, and
+# come out byte for byte the same when redrawn from the kept runs. Nothing here judges a timing.
+# usage: plots_test.sh PLOTS_PY COMPARE WRITER MEMORY
 set -uo pipefail
-plots=$1 compare=$2
+plots=$1 compare=$2 writer=$3 memory=$4
 work=$(mktemp -d "${TEST_TMPDIR:-/tmp}/plots_test.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 failures=0
@@ -22,20 +22,23 @@ fi
 # Under a sanitizer build the benchmark binary is instrumented; its leaks do not matter here.
 export ASAN_OPTIONS=detect_leaks=0
 
-# One hot-path row (and its with-work twin, when the binary has one), the baseline, and the
-# writer side at 0 and 1 readers: one figure of each kind.
+# One hot-path row and its with-work twin, the baseline, rundown's wait at 0 and 1 readers,
+# and one writer-side row at 1 and 4 idle readers: one figure of each kind. The filter goes to
+# both binaries.
 filter='^(baseline/unprotected|global_flag/flag_and_count)(/work)?/real_time/threads:[12]$'
 filter+='|^rundown/wait_latency/one_word/readers:[01]/real_time$'
-if ! python3 "$plots" --bench "$compare" --out "$work/a" --benchmark_filter="$filter" \
+filter+='|^scaling/writer/trcu_synchronize/idle/readers:[14]/real_time$'
+if ! python3 "$plots" --bench "$compare" --bench "$writer" --memory "$memory" --out "$work/a" \
+	--benchmark_filter="$filter" \
 	--benchmark_min_time=0.001 --benchmark_repetitions=3 2>"$work/err"; then
 	cat "$work/err"
 	fail "plots.py did not draw the run"
 fi
 json=$work/a/data/$(basename "$compare").json
-[ -s "$json" ] || fail "the run was not kept in data/"
+json_writer=$work/a/data/$(basename "$writer").json
+[ -s "$json" ] && [ -s "$json_writer" ] || fail "the runs were not kept in data/"
 
-want=(threads-global_flag readers-rundown)
-grep -q '"name": "global_flag/flag_and_count/work/' "$json" && want+=(work-global_flag)
+want=(threads-global_flag work-global_flag readers-rundown writer-idle memory)
 for f in "${want[@]}"; do
 	[ -s "$work/a/$f.svg" ] || fail "no $f.svg; wrote: $(ls "$work/a")"
 done
@@ -59,11 +62,11 @@ for name in svgs:
         bad.append("%s: root element %s" % (name, root.tag))
         continue
     desc = root.findtext(ns + "desc") or ""
-    for want in ("Measured ", " CPUs, Linux ", "Run: bazel-bin/", "Drawn by: bazel run "):
+    for want in (" on ", " CPUs, Linux ", "Run: bazel-bin/", "Drawn by: bazel run "):
         if want not in desc:
             bad.append("%s: caption lacks %r: %r" % (name, want, desc))
     text = " ".join(" ".join(t.itertext()) for t in root.iter(ns + "text"))
-    if "Measured " not in text:
+    if "Drawn by: bazel run " not in text:
         bad.append("%s: the caption is not drawn" % name)
     dat = open(os.path.join(out, "data", name[:-4] + ".dat")).read()
     blocks = dat.count("\n\n\n") + 1
@@ -105,7 +108,8 @@ EOF
 fi
 
 # Redrawn from the kept run: the same files, byte for byte.
-if ! python3 "$plots" --json "$json" --out "$work/b" 2>"$work/err"; then
+if ! python3 "$plots" --json "$json" --json "$json_writer" --memory-csv "$work/a/data/memory.csv" \
+	--out "$work/b" 2>"$work/err"; then
 	cat "$work/err"
 	fail "plots.py could not redraw from $json"
 elif ! diff -r "$work/a" "$work/b" >"$work/diff"; then
