@@ -71,7 +71,7 @@ static void synchronize_with_reader(bench_state *s, bool idle_record)
 	uint64_t fences;
 
 	tepoch_register(&bench_domain, rec);
-	if (idle_record)	/* registered, never entering: only a fence (or membarrier) settles it */
+	if (idle_record)	/* registered, never entering: settled only by a fence */
 		tepoch_register(&bench_domain, &bench_records[IDLE_RECORD]);
 	bench_reader_start(&reader, reader_loop, NULL);
 	epoch = tepoch_epoch(&bench_domain);
