@@ -57,9 +57,13 @@ BASELINE = "baseline/unprotected"
 WORK = "work"           # the last name component of a hot-path row's with-work twin
 WRITER = "scaling/writer/"
 WRITER_MODE = {
-    "idle": "readers registered, parked on a futex (no CPU)",
-    "active": "readers running their read side on the CPUs the writer is not on",
+    "idle": "The readers are registered, then parked on a futex (no CPU).",
+    "active": "The readers run their read side on the CPUs the writer is not on.",
 }
+# A series named <name><FLAVOUR> is drawn in <name>'s colour, paler: the same operation with
+# full fences instead of membarrier.
+FLAVOUR = "_fenced"
+COLOURS = 14    # lines.gp's palette
 
 # Name components Google Benchmark adds that are not arguments.
 RUN_OPTIONS = re.compile(r"^(real_time|process_time|manual_time|"
@@ -127,9 +131,18 @@ def run_benchmark(binary, flags, data_dir, command):
                                       command=command)
     path = os.path.join(data_dir, name + ".json")
     with open(path, "w") as f:
-        json.dump(run, f, indent=1, sort_keys=True)
-        f.write("\n")
+        f.write(kept(run))
     return path
+
+
+def kept(run):
+    """The run as kept in data/: Google Benchmark's JSON, one run object a line, without the
+    aggregates that the repetitions give back (mean, stddev, cv), which nothing here draws."""
+    drop = ("mean", "stddev", "cv")
+    rows = [b for b in run["benchmarks"] if b.get("aggregate_name") not in drop]
+    return ('{"context": %s,\n"benchmarks": [\n%s\n]}\n'
+            % (json.dumps(run["context"], sort_keys=True, indent=1),
+               ",\n".join(json.dumps(b, sort_keys=True) for b in rows)))
 
 
 def run_memory(binary, data_dir, command):
@@ -299,7 +312,19 @@ def rows_of(run):
                 row.agg[b["aggregate_name"]] = values(b)
         else:
             row.reps.append(values(b))
-    return [rows[n] for n in order]
+    rows = [rows[n] for n in order]
+    # An argument that is only ever 0 or 1 is a switch, not an axis (unless ARG_AXIS names it):
+    # it stays in the name.
+    seen = {}
+    for row in rows:
+        for k, v in row.args.items():
+            seen.setdefault(k, set()).add(v)
+    for k, vs in seen.items():
+        if k not in ARG_AXIS and vs <= {0.0, 1.0}:
+            for row in rows:
+                if k in row.args:
+                    row.family += "/%s:%d" % (k, row.args.pop(k))
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
@@ -420,7 +445,7 @@ def writer_side(figs, rows):
         f = figs.get("writer-" + mode,
                      title="The writer side against registered readers, " + mode,
                      xlabel=ARG_AXIS["readers"], ylabel="ns per writer-side call",
-                     notes=["Readers " + WRITER_MODE.get(mode, mode) + "."])
+                     notes=[WRITER_MODE.get(mode, "Readers " + mode + ".")])
         f.add(op, pts)
         f.duty += [r.stats("duty")[0] for r in rows
                    if r.family == family and r.stats("duty") is not None]
@@ -464,8 +489,10 @@ def build_figures(runs):
 
 def caption_lines(f):
     lines = []
-    for c in f.runs:
-        lines.append("%s %s on %s." % (c.get("verb", "Measured"), c["date"], c["machine"]))
+    for i, c in enumerate(f.runs):
+        said = "%s %s on %s." % (c.get("verb", "Measured"), c["date"], c["machine"])
+        if said not in lines:
+            lines.append(said)
         lines.append("Run: " + c["benchmark_command"])
     notes = list(f.notes)
     if f.duty:
@@ -486,6 +513,22 @@ def xml_escape(s):
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def styles(series):
+    """Each series' gnuplot line type (lines.gp): 100 for the reference, 1 + k for the k-th
+    colour, 101 + k for the same paler (a _fenced flavour of a series drawn in it)."""
+    colour, out = {}, []
+    for title, _, ref in series:
+        base = title[:-len(FLAVOUR)] if title.endswith(FLAVOUR) else None
+        if ref:
+            out.append(100)
+        elif base in colour:
+            out.append(101 + colour[base])
+        else:
+            colour[title] = len(colour) % COLOURS
+            out.append(1 + colour[title])
+    return out
+
+
 def draw(f, data_dir, out_dir, gnuplot):
     dat = os.path.join(data_dir, f.name + ".dat")
     with open(dat, "w") as out:
@@ -499,7 +542,7 @@ def draw(f, data_dir, out_dir, gnuplot):
     svg = os.path.join(out_dir, f.name + ".svg")
     strings = {"data": dat, "out": svg, "title": f.title, "xlabel": f.xlabel,
                "ylabel": f.ylabel, "caption": "\n".join(caption),
-               "ref": " ".join(str(i) for i, s in enumerate(f.series) if s[2])}
+               "styles": " ".join(str(k) for k in styles(f.series))}
     assigns = ["%s=%s" % (k, gp_string(v)) for k, v in strings.items()]
     assigns += ["n=%d" % len(f.series), "logx=%d" % f.logx, "logy=%d" % f.logy,
                 "lines=%d" % len(caption), "vline=%g" % (f.vline or 0)]
@@ -642,7 +685,7 @@ def main(argv):
             if os.path.exists(os.path.join(data_dir, name)):
                 os.unlink(os.path.join(data_dir, name))
         for b in args.bench:
-            paths.append(run_benchmark(b, RUN_FLAGS + flags, data_dir, command))
+            paths.append(run_benchmark(b, defaults(flags) + flags, data_dir, command))
         if args.memory:
             memory = run_memory(args.memory, data_dir, command)
     else:
@@ -669,6 +712,12 @@ def main(argv):
     write_readme(out_dir, drawn, [os.path.basename(p) for p in paths], memory,
                  single_rows(runs))
     return 0
+
+
+def defaults(flags):
+    """RUN_FLAGS the user did not give a value of."""
+    given = {f.split("=", 1)[0] for f in flags}
+    return [f for f in RUN_FLAGS if f.split("=", 1)[0] not in given]
 
 
 def remove(directory, suffix):
