@@ -1,16 +1,19 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 // The C API of bench.h, on Google Benchmark 1.7.
 #include "bench/bench.h"
+#include "bench/table.h"
 
 #include <benchmark/benchmark.h>
 #include <elf.h>
 #include <link.h>
 #include <pthread.h>
 #include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,6 +27,13 @@
 #include <vector>
 
 namespace {
+
+using bench_table::Cell;
+using bench_table::Of;
+using bench_table::Pad;
+using bench_table::Spread;
+using bench_table::Width;
+using bench_table::WithSpread;
 
 benchmark::State &S(bench_state *s) { return *reinterpret_cast<benchmark::State *>(s); }
 const benchmark::State &S(const bench_state *s) {
@@ -103,29 +113,57 @@ struct RowRun {
   bool work = false;      // a "/work" twin
   bool asked = false;     // its loop called bench_work()
   bench_loop_fn *pair = nullptr;
+  std::atomic<double> *last_s = nullptr;  // the row's loop took this long last time
   uint64_t n = 0;
-  double base_s = 0;      // the paired loop's seconds so far
+  double base_s = 0;      // the paired loop's seconds (wall, CPU) and iterations so far
+  double base_cpu_s = 0;
+  uint64_t base_n = 0;
   Clock::time_point start;
+  double start_cpu = 0;
   bool timing = false;    // between bench_loop_begin and bench_loop_end, with n > 0
 };
 thread_local RowRun row_run;
 bool pairing = true;  // off under tools/instructions.sh (BENCH_PAIRING=0): only the row counts
+bool cpu_clock;       // the table by each thread's CPU time (--bench_clock=cpu), not wall time
 
 double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-double TimeLoop(bench_loop_fn *loop, uint64_t n) {
-  Clock::time_point t0 = Clock::now();
-  loop(n);
-  return Seconds(Clock::now() - t0);
+// This thread's CPU time: unlike wall time, not counted while another process has the CPU.
+double ThreadCpuSeconds() {
+  struct timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+// Runs the paired loop for at least `seconds` of wall time, in chunks long enough (>= 20 us)
+// that reading the clock between them costs nothing, and adds what it did to the row's tally.
+// A window of time, not a count: with more threads than CPUs the row's loop is time-sliced,
+// and the paired loop must run as long, all threads at once, to be time-sliced alike (timed by
+// iterations, a short loop finished within one slice and read as if it had a CPU to itself).
+void PairedWindow(RowRun &r, double seconds) {
+  uint64_t chunk = 64;
+  double cpu0 = ThreadCpuSeconds();
+  Clock::time_point t0 = Clock::now(), t = t0;
+  do {
+    Clock::time_point c0 = t;
+    r.pair(chunk);
+    r.base_n += chunk;
+    t = Clock::now();
+    if (Seconds(t - c0) < 20e-6 && chunk < (uint64_t(1) << 40)) chunk *= 2;
+  } while (Seconds(t - t0) < seconds);
+  r.base_s += Seconds(t - t0);
+  r.base_cpu_s += ThreadCpuSeconds() - cpu0;
 }
 
 benchmark::internal::Benchmark *RegisterRow(const std::string &name, bench_fn *fn, bool hot,
                                             bool work) {
   benchmark::internal::Benchmark *b =
-      benchmark::RegisterBenchmark(name.c_str(), [fn, hot, work](benchmark::State &st) {
+      benchmark::RegisterBenchmark(name.c_str(), [fn, hot, work, last = new std::atomic<double>(0)](
+                                                     benchmark::State &st) {
         row_run = RowRun();
         row_run.hot = hot;
         row_run.work = work;
+        row_run.last_s = last;
         if (hot && pairing) row_run.pair = work ? baseline_work : baseline_plain;
         fn(reinterpret_cast<bench_state *>(&st));
       });
@@ -254,28 +292,6 @@ Instructions ReadInstructions(const std::string &file) {
 
 // ---- The cost table ----------------------------------------------------------------------------
 
-// One figure over the repetitions.
-struct Spread {
-  double median = -1, min = -1, max = -1;
-  bool ok() const { return median >= 0; }
-};
-
-Spread Of(std::vector<double> v) {
-  Spread s;
-  if (v.empty()) return s;
-  std::sort(v.begin(), v.end());
-  size_t n = v.size();
-  s.median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-  s.min = v.front();
-  s.max = v.back();
-  return s;
-}
-
-// The figures of one row at one thread count.
-struct Cell {
-  Spread ns, own, base, x;
-};
-
 // Per repetition (when the console gets them) or Google Benchmark's aggregates (when it gets
 // only those: the default), keyed by figure.
 struct Samples {
@@ -296,50 +312,6 @@ struct Samples {
     return r == rep.end() ? Spread() : Of(r->second);
   }
 };
-
-// A number with as many decimals as it deserves.
-std::string Num(double v) {
-  char b[32];
-  std::snprintf(b, sizeof(b), v < 10 ? "%.2f" : v < 100 ? "%.1f" : "%.0f", v);
-  return b;
-}
-
-std::string WithSpread(const Spread &s, double scale = 1, double offset = 0) {
-  if (!s.ok()) return "-";
-  return Num(s.median * scale + offset) + " (" + Num(s.min * scale + offset) + "–" +
-         Num(s.max * scale + offset) + ")";
-}
-
-// Display width of UTF-8 text (×, –, ≈ are one column each).
-size_t Width(const std::string &s) {
-  size_t w = 0;
-  for (unsigned char c : s) w += (c & 0xC0) != 0x80;
-  return w;
-}
-
-std::string Pad(const std::string &s, size_t w, bool right = false) {
-  size_t have = Width(s);
-  std::string fill(have < w ? w - have : 0, ' ');
-  return right ? fill + s : s + fill;
-}
-
-// A ratio is a number only where the row's spread of ns and its paired baseline's do not
-// overlap; otherwise the row is not told apart from the unprotected load, and it reads "≈".
-bool Overlap(const Cell &c) { return !(c.own.min > c.base.max || c.own.max < c.base.min); }
-
-std::string Ratio(const Cell &c) {
-  if (!c.x.ok() || !c.base.ok()) return "-";
-  return Overlap(c) ? "≈" : WithSpread(c.x);
-}
-
-std::string Overhead(const Cell &c) {
-  if (!c.x.ok() || !c.base.ok()) return "-";
-  if (Overlap(c)) return "≈";
-  Spread pct = c.x;
-  return WithSpread(pct, 100, -100) + "%";
-}
-
-constexpr const char kPairedCounters[] = "own_ns";
 
 class TableReporter : public benchmark::ConsoleReporter {
  public:
@@ -367,7 +339,8 @@ class TableReporter : public benchmark::ConsoleReporter {
       double ns = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) *
                   1e9 * run.threads;
       std::vector<std::pair<std::string, double>> figs = {{"ns", ns}};
-      for (const char *c : {"own_ns", "base_ns", "x_base"}) {
+      for (const char *c : {"own_ns", "base_ns", "x_base", "own_cpu_ns", "base_cpu_ns",
+                            "x_base_cpu"}) {
         auto it = run.counters.find(c);
         if (it != run.counters.end()) figs.emplace_back(c, it->second.value);
       }
@@ -397,9 +370,9 @@ class TableReporter : public benchmark::ConsoleReporter {
     if (k == samples_.end() || !k->second.count(t)) return c;
     const Samples &s = k->second.at(t);
     c.ns = s.Get("ns");
-    c.own = s.Get("own_ns");
-    c.base = s.Get("base_ns");
-    c.x = s.Get("x_base");
+    c.own = s.Get(cpu_clock ? "own_cpu_ns" : "own_ns");
+    c.base = s.Get(cpu_clock ? "base_cpu_ns" : "base_ns");
+    c.x = s.Get(cpu_clock ? "x_base_cpu" : "x_base");
     if (!c.own.ok()) c.own = c.ns;
     return c;
   }
@@ -439,19 +412,22 @@ class TableReporter : public benchmark::ConsoleReporter {
         auto i = instr_.per_row.find(r);
         line += Pad(i == instr_.per_row.end() ? "-" : i->second, 7, true);
       }
-      line += "  " + Pad(WithSpread(c.own), 20) + Pad(Ratio(c), 20);
-      if (any_work) line += Pad(WithSpread(w.own), 20) + Overhead(w);
+      line += "  " + Pad(WithSpread(c.own), 20) + Pad(bench_table::Ratio(c), 20);
+      if (any_work) line += Pad(WithSpread(w.own), 20) + bench_table::Overhead(w);
       std::fprintf(out, "%s\n", line.c_str());
     }
     std::fprintf(out, "\n");
   }
 
   void Legend(std::FILE *out, bool work) {
+    if (cpu_clock)
+      std::fprintf(out, "  By each thread's CPU time (--bench_clock=cpu): time other programs\n"
+                        "  or other benchmark threads had the CPU is not counted.\n");
     std::fprintf(out,
                  "  ns: per call as each thread sees it, median (min–max) over the repetitions.\n"
-                 "  ×base: median (min–max) of each repetition's ratio to %s's loop, timed on\n"
-                 "  the same thread for the same iterations in the same repetition; \"≈\" where\n"
-                 "  the row's ns and that loop's overlap.\n",
+                 "  ×base: median (min–max) of each repetition's ratio to %s's loop,\n"
+                 "  run by the same threads just before and just after the row, in the same\n"
+                 "  repetition; \"≈\" where the row's ns and that loop's overlap.\n",
                  Reg().baseline_name.empty() ? "the baseline" : Reg().baseline_name.c_str());
     if (work)
       std::fprintf(out,
@@ -611,14 +587,17 @@ uint64_t bench_loop_begin(bench_state *s) {
   // and leaves the counting to the C loop. bench_loop_end() then finds nothing left and stops it.
   if (st.max_iterations <= 0 || !st.KeepRunningBatch(st.max_iterations)) return 0;
   r.n = static_cast<uint64_t>(st.max_iterations);
-  r.base_s = 0;
   if (r.pair) {
-    // Half the paired loop now, half after the row: drift within the repetition cancels.
+    // The paired loop for half the row's last duration now and half this one's after it, all
+    // threads at once: drift within the repetition cancels. (The first call of a row, one of
+    // Google Benchmark's short runs to size the next, has only the half after.)
     st.PauseTiming();
-    r.base_s = TimeLoop(r.pair, r.n / 2);
+    double last = r.last_s->load(std::memory_order_relaxed);
+    if (last > 0) PairedWindow(r, last / 2);
     st.ResumeTiming();
   }
   r.timing = r.hot;
+  r.start_cpu = ThreadCpuSeconds();
   r.start = Clock::now();
   return r.n;
 }
@@ -627,20 +606,29 @@ void bench_loop_end(bench_state *s) {
   benchmark::State &st = S(s);
   RowRun &r = row_run;
   Clock::time_point end = Clock::now();
+  double end_cpu = ThreadCpuSeconds();
   // Stops Google Benchmark's clock, then waits for every thread (the stop barrier).
   while (st.KeepRunningBatch(1)) {
   }
   if (r.timing && !st.error_occurred()) {
     double own = Seconds(end - r.start) / r.n * 1e9;
+    double own_cpu = (end_cpu - r.start_cpu) / r.n * 1e9;
     st.counters["own_ns"] = benchmark::Counter(own, benchmark::Counter::kAvgThreads);
+    st.counters["own_cpu_ns"] = benchmark::Counter(own_cpu, benchmark::Counter::kAvgThreads);
     st.counters["work_bytes"] = r.work ? BENCH_WORK_BYTES : 0;
     st.counters["cpus"] = process_cpu_count;
     if (r.pair) {
-      // All threads at once again, as they ran the row.
-      r.base_s += TimeLoop(r.pair, r.n - r.n / 2);
-      double base = r.base_s / r.n * 1e9;
+      double took = Seconds(end - r.start);
+      r.last_s->store(took, std::memory_order_relaxed);
+      PairedWindow(r, took / 2);
+      double base = r.base_s / r.base_n * 1e9;
       st.counters["base_ns"] = benchmark::Counter(base, benchmark::Counter::kAvgThreads);
       st.counters["x_base"] = benchmark::Counter(own / base, benchmark::Counter::kAvgThreads);
+      // The same by CPU time: what the row costs while it runs, however busy the machine is.
+      double base_cpu = r.base_cpu_s / r.base_n * 1e9;
+      st.counters["base_cpu_ns"] = benchmark::Counter(base_cpu, benchmark::Counter::kAvgThreads);
+      st.counters["x_base_cpu"] =
+          benchmark::Counter(own_cpu / base_cpu, benchmark::Counter::kAvgThreads);
     }
   }
   r.timing = false;
@@ -678,6 +666,8 @@ int bench_main(int argc, char **argv) {
     std::string a = argv[i];
     if (a.rfind("--bench_threads=", 0) == 0)
       threads_flag = a.substr(16), threads_given = true;
+    else if (a == "--bench_clock=cpu" || a == "--bench_clock=wall")
+      cpu_clock = a == "--bench_clock=cpu";
     else if (a.rfind("--bench_instructions=", 0) == 0)
       instr_file = a.substr(21);
     else

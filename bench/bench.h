@@ -58,7 +58,8 @@ bench *bench_teardown(bench *b, bench_hook_fn *fn);
 /*
  * A hot-path row: real time; run at 1, 2, 4, ... threads up to the CPU count, at the CPU count,
  * and at twice it (--bench_threads=1,2,8 overrides); each repetition also times the baseline's
- * loop on the same thread for the same iterations (counters own_ns, base_ns, x_base). With
+ * loop on the same threads just before and after the row's (counters own_ns, base_ns, x_base,
+ * and by CPU time own_cpu_ns, base_cpu_ns, x_base_cpu). With
  * work_twin, a second row "<name>/work" runs fn again with bench_work() true: its section must
  * also hash bench_work() bytes, and it is paired with the baseline's work loop. Calls on the
  * returned handle apply to the twin too.

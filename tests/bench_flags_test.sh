@@ -44,7 +44,7 @@ echo "$json" | grep -q '"repetition_index": 1,' || fail "json lacks a repetition
 for agg in median min max; do
 	echo "$json" | grep -q "\"aggregate_name\": \"$agg\"" || fail "json lacks $agg: $json"
 done
-for c in own_ns base_ns x_base work_bytes cpus; do
+for c in own_ns base_ns x_base own_cpu_ns base_cpu_ns x_base_cpu work_bytes cpus; do
 	echo "$json" | grep -q "\"$c\": " || fail "json lacks counter $c: $json"
 done
 echo "$json" | grep -q 'Hot path' && fail "the table must not corrupt JSON output"
@@ -76,6 +76,12 @@ console=$("$bin" --benchmark_filter="$one" $tiny --benchmark_repetitions=2 --ben
 	--benchmark_color=false --bench_instructions="$dir/other.tsv")
 echo "$console" | grep -q 'counted on another build' || fail "foreign counts used: $console"
 echo "$console" | grep -q '^benchmark  *instr' && fail "foreign counts shown: $console"
+echo "$console" | grep -q "CPU time" && fail "wall clock table says CPU time: $console"
+console=$("$bin" --benchmark_filter="$one" $tiny --benchmark_repetitions=2 --bench_threads=1 \
+	--benchmark_color=false --bench_clock=cpu)
+echo "$console" | grep -q "By each thread's CPU time" || fail "--bench_clock=cpu: $console"
+"$bin" --benchmark_list_tests=true --bench_clock=sundial >/dev/null 2>&1 &&
+	fail "--bench_clock=sundial accepted"
 
 "$bin" --benchmark_no_such_flag=1 >/dev/null 2>&1 && fail "an unknown flag must be refused"
 echo "1 passed, 0 failed"

@@ -203,57 +203,31 @@ static int usage(const char *argv0, const char *problem, const char *arg)
 	return 2;
 }
 
-/* A row measured at one thread only (grace periods, drains): its 2-thread columns are "-". */
-static bool writer_side_row(const char *line)
-{
-	size_t n = strlen(line);
-
-	return n > 0 && line[n - 1] == '-';
-}
-
 /*
- * Prints the rows of the ratio table that are (or are not) writer-side rows, under a title,
- * or nothing if there are none. The writer side keeps one column, ns at one thread: a ratio
- * to a load means little there.
- */
-static void print_cost_table(const char *table, bool writer_side, const char *title)
-{
-	size_t size = strlen(table) + 1;
-	char *copy = memcpy(teardown_malloc("tour", size), table, size), *save = NULL, *line;
-	char *header = strtok_r(copy, "\n", &save);
-	char *ns1 = header ? strstr(header, "ns @1") : NULL;
-	int width = writer_side && ns1 ? (int)(ns1 - header) + 6 : header ? (int)strlen(header) : 0;
-	bool titled = false;
-
-	while (header && (line = strtok_r(NULL, "\n", &save)) != NULL) {
-		if (writer_side_row(line) != writer_side)
-			continue;
-		if (!titled) {
-			printf("\n%s%s%s\n%s%.*s%s\n", bold, title, reset, dim, width, header,
-			       reset);
-			titled = true;
-		}
-		printf("%.*s\n", width, line);
-	}
-	free(copy);
-}
-
-/*
- * From the comparison binary's output, the ratio table only (bench.cc prints it last), split
- * into the hot path (rows measured at 1 and 2 threads) and the writer side.
+ * From the comparison binary's output, the cost table only (bench.cc prints it last): a block
+ * per thread count for the hot path, with its legend, then the writer side. Block titles in bold.
  */
 static void print_cost_tables(const char *out)
 {
-	const char *table = strstr(out, "\nbenchmark ");
+	const char *table = strstr(out, "\nHot path at ");
+	size_t size;
+	char *copy, *save = NULL, *line;
 
+	if (!table)
+		table = strstr(out, "\nWriter side");
 	if (!table) {
 		fputs(out, stdout);
 		return;
 	}
-	print_cost_table(table + 1, false, "Hot path: ns per callback as each thread sees it, and "
-			 "ratio to the unprotected load in the same run");
-	print_cost_table(table + 1, true, "Writer side: ns per operation, one writer (readers as "
-			 "the name says)");
+	size = strlen(table) + 1;
+	copy = memcpy(teardown_malloc("tour", size), table, size);
+	printf("\n");
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		bool title = !strncmp(line, "Hot path at ", 12) || !strncmp(line, "Writer side", 11);
+
+		printf("%s%s%s%s\n", title ? "\n" : "", title ? bold : "", line, title ? reset : "");
+	}
+	free(copy);
 }
 
 int main(int argc, char **argv)
@@ -333,13 +307,13 @@ int main(int argc, char **argv)
 					      : !strcmp(o.pattern, "epoch") ? "|ck_epoch" : "";
 		snprintf(filter, sizeof(filter), "--benchmark_filter=^(baseline|%s%s)/",
 			 o.pattern ? o.pattern : ".*", also);
-		char *bench[] = { (char *)o.bench, filter, "--benchmark_min_time=0.1",
+		char *bench[] = { (char *)o.bench, filter, "--benchmark_min_time=0.02",
 				  "--benchmark_repetitions=3",
 				  "--benchmark_report_aggregates_only=true", NULL };
 		struct subprocess_result res;
 
-		printf("\n%sHot-path cost%s (a short run: ~0.1 s per measurement, 3 repetitions,\n"
-		       "about a minute; bazel run //bench:compare for a longer one, with Google\n"
+		printf("\n%sHot-path cost%s (a short run: 3 repetitions of ~0.02 s per row and thread\n"
+		       "count, under a minute; bazel run //bench:compare for a longer one, with Google\n"
 		       "Benchmark's own output)\n", bold, reset);
 		subprocess_run(bench, NULL, false, &res);
 		if (res.exit_code != 0) {
