@@ -46,7 +46,7 @@ done
 # Well-formed SVG, one drawn series per block of its data, the caption inside, and the numbers
 # drawn are the run's: at 2 threads the median and the spread of the hot-path row, as Google
 # Benchmark's own aggregates give them (its median, and min/max when the harness adds them).
-if ! python3 - "$work/a" "$json" <<'EOF'; then
+cat >"$work/check.py" <<'EOF'
 import json, os, sys, xml.etree.ElementTree as ET
 out, run = sys.argv[1], json.load(open(sys.argv[2]))
 bad = []
@@ -85,27 +85,48 @@ def drawn(figure, title, x):
                     return v[1:]
     return None
 
-name = "global_flag/flag_and_count/real_time/threads:2"
-agg = {b["aggregate_name"]: b for b in run["benchmarks"]
-       if b.get("run_name") == name and b.get("run_type") == "aggregate"}
-reps = [b for b in run["benchmarks"] if b["name"] == name and b.get("run_type") != "aggregate"]
 def per_call(b):
+    # The harness's own per-thread clock; without it, Google Benchmark's real time, which it
+    # divides by the iterations of all threads together.
     return b.get("own_ns") or b["real_time"] * b["threads"]
-want = [per_call(agg["median"])]
-want += [per_call(agg[a]) if a in agg else f(per_call(b) for b in reps)
-         for a, f in (("min", min), ("max", max))]
-got = drawn("threads-global_flag", "flag_and_count", 2)
-if got is None or any(abs(g - w) > 1e-4 * w for g, w in zip(got, want)):
-    bad.append("threads-global_flag at 2 threads: drew %s, the run says %s (median min max)"
-               % (got, want))
-if len(reps) != 3 or got and not got[1] < got[2]:
-    bad.append("no spread drawn from %d repetitions: %s" % (len(reps), got))
+
+def overhead(b):
+    # The harness's paired ratio to the unprotected loop doing the same work, as a percentage.
+    return 100.0 * (b["x_base"] - 1.0)
+
+def expect(run, figure, title, x, name, value):
+    """The figure's point at x is the run's median and spread of the row, as Google Benchmark's
+    own aggregates give them (its median; min/max when the harness adds them)."""
+    agg = {b["aggregate_name"]: b for b in run["benchmarks"]
+           if b.get("run_name") == name and b.get("run_type") == "aggregate"}
+    reps = [b for b in run["benchmarks"]
+            if b["name"] == name and b.get("run_type") != "aggregate"]
+    if "median" not in agg or len(reps) != 3:
+        bad.append("%s: %d repetitions, aggregates %s" % (name, len(reps), sorted(agg)))
+        return
+    want = [value(agg["median"])]
+    want += [value(agg[a]) if a in agg else f(value(b) for b in reps)
+             for a, f in (("min", min), ("max", max))]
+    got = drawn(figure, title, x)
+    if got is None or any(abs(g - w) > 1e-4 * abs(w) + 1e-9 for g, w in zip(got, want)):
+        bad.append("%s at %g: drew %s, the run says %s (median min max)"
+                   % (figure, x, got, want))
+    elif not got[1] < got[2]:
+        bad.append("%s at %g: no spread drawn from 3 repetitions: %s" % (figure, x, got))
+
+expect(run, "threads-global_flag", "flag_and_count", 2,
+       "global_flag/flag_and_count/real_time/threads:2", per_call)
+if os.path.exists(os.path.join(out, "work-global_flag.svg")):
+    expect(run, "work-global_flag", "flag_and_count", 2,
+           "global_flag/flag_and_count/work/real_time/threads:2", overhead)
+if len(sys.argv) > 3:
+    expect(json.load(open(sys.argv[3])), "writer-idle", "trcu_synchronize", 4,
+           "scaling/writer/trcu_synchronize/idle/readers:4/real_time", per_call)
 for b in bad:
     print("FAIL  " + b)
 sys.exit(1 if bad else 0)
 EOF
-	fail "the figures above"
-fi
+python3 "$work/check.py" "$work/a" "$json" "$json_writer" || fail "the figures above"
 
 # Redrawn from the kept run: the same files, byte for byte.
 if ! python3 "$plots" --json "$json" --json "$json_writer" --memory-csv "$work/a/data/memory.csv" \
@@ -115,6 +136,20 @@ if ! python3 "$plots" --json "$json" --json "$json_writer" --memory-csv "$work/a
 elif ! diff -r "$work/a" "$work/b" >"$work/diff"; then
 	head -20 "$work/diff"
 	fail "redrawing the same run changed the figures"
+fi
+
+# A run without the harness's own clock (an older binary, or one without the baseline linked
+# in): per call is Google Benchmark's real time times the thread count.
+python3 -c 'import json, sys
+run = json.load(open(sys.argv[1]))
+for b in run["benchmarks"]:
+    b.pop("own_ns", None)
+json.dump(run, open(sys.argv[2], "w"))' "$json" "$work/no_own_ns.json"
+if ! python3 "$plots" --json "$work/no_own_ns.json" --out "$work/d" 2>"$work/err"; then
+	cat "$work/err"
+	fail "plots.py could not draw a run without own_ns"
+else
+	python3 "$work/check.py" "$work/d" "$work/no_own_ns.json" || fail "the figures above"
 fi
 
 # No gnuplot: a message that says how to get it.
