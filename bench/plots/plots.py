@@ -52,6 +52,8 @@ GROUP_TITLE = {
     "remove_lock": "Chapter 4, the double remove-lock",
     "rcu": "Chapter 5, RCU (ours and liburcu)",
     "epoch": "Chapter 6, epochs (ours and Concurrency Kit)",
+    "lookup": "Chapter 9, RCU plus a reference count",
+    "registry": "Chapter 10, the registration point that drains",
 }
 BASELINE = "baseline/unprotected"
 WORK = "work"           # the last name component of a hot-path row's with-work twin
