@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "patterns/lookup/lookup.h"
+#include "patterns/lookup/lookup_typesafe.h"
 #include "tests/misuse.h"
 
 static struct lookup_table table;
@@ -209,4 +210,80 @@ Test(lookup, misuse_destroy_with_a_published_device_aborts)
 {
 	ASSERT_MISUSE(destroy_published, NULL, "lookup: misuse: lookup_table_destroy with key 1 "
 		      "still published (lookup_remove it first)");
+}
+
+/* ---- Type-stable memory ---- */
+
+Test(lookup_ts, the_cache_reuses_memory_and_a_get_checks_identity)
+{
+	struct lookup_ts_table t;
+	struct lookup_ts_dev *d, *e;
+
+	trcu_register_thread();
+	lookup_ts_table_init(&t);
+	d = lookup_ts_insert(&t, 1, device_new(10));
+	e = lookup_ts_get(&t, 1);
+	cr_assert_eq(e, d);
+	cr_assert_eq(device_read_state(lookup_ts_device(e)), 10);
+	lookup_ts_put(e);
+	cr_assert(lookup_ts_remove(&t, 1));
+	cr_assert_eq(rundown_kref_read(&d->ref), 0, "freed at the last put: count 0 in the cache");
+	cr_assert_not(lookup_ts_try(d, 1), "a free device is not revived");
+	cr_assert_eq(lookup_ts_insert(&t, 2, device_new(20)), d, "the memory is reused at once");
+	cr_assert_not(lookup_ts_try(d, 1), "the memory holds device 2 now, not device 1");
+	cr_assert_eq(rundown_kref_read(&d->ref), 1, "a refused identity puts its reference back");
+	cr_assert_null(lookup_ts_get(&t, 1));
+	cr_assert(lookup_ts_remove(&t, 2));
+	lookup_ts_table_destroy(&t);
+	trcu_unregister_thread();
+}
+
+static struct lookup_ts_table ts_table;
+
+static void ts_use_after_last_put(void *arg)
+{
+	struct lookup_ts_dev *d;
+
+	(void)arg;
+	trcu_register_thread();
+	lookup_ts_table_init(&ts_table);
+	lookup_ts_insert(&ts_table, 6, device_new(6));
+	d = lookup_ts_get(&ts_table, 6);
+	lookup_ts_remove(&ts_table, 6);
+	lookup_ts_put(d);	/* the last: the memory is back in the cache */
+	lookup_ts_device(d);
+}
+
+Test(lookup_ts, misuse_use_after_the_last_put_aborts)
+{
+	ASSERT_MISUSE(ts_use_after_last_put, NULL, "lookup: misuse: lookup_ts_device on device 6 "
+		      "with no reference left (used after its last lookup_ts_put)");
+}
+
+static void ts_destroy_published(void *arg)
+{
+	(void)arg;
+	lookup_ts_table_init(&ts_table);
+	lookup_ts_insert(&ts_table, 1, device_new(1));
+	lookup_ts_table_destroy(&ts_table);
+}
+
+Test(lookup_ts, misuse_destroy_with_a_published_device_aborts)
+{
+	ASSERT_MISUSE(ts_destroy_published, NULL, "lookup: misuse: lookup_ts_table_destroy with "
+		      "key 1 still published (lookup_ts_remove it first)");
+}
+
+static void ts_insert_twice(void *arg)
+{
+	(void)arg;
+	lookup_ts_table_init(&ts_table);
+	lookup_ts_insert(&ts_table, 2, device_new(1));
+	lookup_ts_insert(&ts_table, 2, device_new(2));
+}
+
+Test(lookup_ts, misuse_insert_into_a_taken_slot_aborts)
+{
+	ASSERT_MISUSE(ts_insert_twice, NULL, "lookup: misuse: lookup_ts_insert: key 2 already "
+		      "holds a device");
 }

@@ -4,6 +4,8 @@
  * and takes a reference inside a read-side section, leaves the section, and uses the device;
  * teardown unpublishes it and drops the table's reference; the last put frees it with trcu_call.
  * Naive: the reference is taken with a plain increment, without the not-zero check.
+ * Type-stable: the last put frees at once into a cache that reuses the memory for the next
+ * device; the reader checks the identity of what it got a reference to.
  */
 #include <sched.h>
 #include <stdlib.h>
@@ -12,6 +14,7 @@
 #include "patterns/common/compiler.h"
 #include "patterns/common/die.h"
 #include "patterns/lookup/lookup.h"
+#include "patterns/lookup/lookup_typesafe.h"
 #include "scenario/scenario.h"
 
 #define LOOKUP_KEY 2	/* the device the hot path looks up, and teardown removes */
@@ -166,6 +169,56 @@ static void lookup_teardown(void *reg)
 }
 /* end quote: teardown */
 
+/* Type-stable memory: the device's memory is reused for the next device at once. */
+#define LOOKUP_OTHER_KEY 3	/* the device the driver attaches next, in the same memory */
+
+static void *ts_create(struct device *dev)
+{
+	struct lookup_ts_table *t = teardown_malloc("lookup", sizeof(*t));
+
+	atomic_store(&race.window_before_get, true);
+	lookup_ts_table_init(t);
+	lookup_ts_insert(t, LOOKUP_KEY, dev);
+	return t;
+}
+
+static void ts_destroy(void *reg)
+{
+	lookup_ts_remove(reg, LOOKUP_OTHER_KEY);
+	lookup_ts_table_destroy(reg);	/* a grace period, then the cache's memory */
+	free(reg);
+}
+
+static _Thread_local struct lookup_ts_dev *ts_held;
+
+static struct device *ts_enter(struct lookup_ts_table *t)
+{
+	struct lookup_ts_dev *d = lookup_ts_get(t, LOOKUP_KEY);
+
+	if (!d)
+		return NULL;
+	ts_held = d;
+	return lookup_ts_device(d);
+}
+
+static void ts_exit(struct lookup_ts_table *t, struct device *dev)
+{
+	(void)t, (void)dev;
+	lookup_ts_put(ts_held);
+}
+
+SCENARIO_DEFINE_CALLBACK(ts_callback, struct lookup_ts_table, ts_enter, ts_exit)
+
+/* quote: ts_teardown */
+static void ts_teardown(void *reg)
+{
+	lookup_ts_remove(reg, LOOKUP_KEY);	/* the last put frees: no grace period */
+	SCENARIO_NOTE("the driver attaches device %d; the cache hands it the same memory",
+		      LOOKUP_OTHER_KEY);
+	lookup_ts_insert(reg, LOOKUP_OTHER_KEY, device_new(LOOKUP_OTHER_KEY));
+}
+/* end quote: ts_teardown */
+
 static const struct scenario_variant lookup_variants[] = {
 	{
 		.name = "naive",
@@ -200,6 +253,17 @@ static const struct scenario_variant lookup_variants[] = {
 		.callback = lookup_callback,
 		.teardown = lookup_teardown,
 		.destroy = table_destroy,
+	},
+	{
+		.name = "typesafe",
+		.story = "type-stable memory (SLAB_TYPESAFE_BY_RCU): the device is freed at once and "
+			 "its memory reused for the next; the reader re-checks the key",
+		.create = ts_create,
+		.reader_start = reader_start,
+		.reader_stop = reader_stop,
+		.callback = ts_callback,
+		.teardown = ts_teardown,
+		.destroy = ts_destroy,
 	},
 };
 
