@@ -23,10 +23,24 @@
  *   FREE_AT_LAST_PUT  the last put frees at once instead of through trcu_call.
  *   GET_OUTSIDE_SECTION  the reader leaves its section after the load, before the get.
  *   PUT_BEFORE_UNPUBLISH teardown drops the table's reference before it unpublishes.
+ *   TYPESAFE          lookup_typesafe.h: the last put frees the device at once and the memory is
+ *                     reused for device 3 (lookup_ts_insert: identity, then count, with release);
+ *                     the reader re-checks the identity after its get (lookup_ts_try).
+ *   NO_RECHECK        with TYPESAFE: no identity check (typesafe_test.c's naive twin).
+ *   COUNT_FIRST       with TYPESAFE: the reuse publishes the count before the identity.
  *
  * Safety: assert(!freed) wherever a reader touches the device (its count, in the get; its
- * fields, in the use), and in the callback (freed once).
+ * fields, in the use), and in the callback (freed once). With TYPESAFE the memory is never
+ * freed; the use asserts that it is device 2, the one looked up, and that device 2 is not freed
+ * (assert(identity == 2 && !freed)).
  */
+
+#ifdef TYPESAFE
+#define LOOKED_UP 2
+#define OTHER 3
+byte identity = LOOKED_UP;	/* lookup_ts_dev.key: which device the memory holds */
+bool released;			/* the memory is back in the cache */
+#endif
 
 #ifndef NR
 #define NR 2		/* readers */
@@ -48,7 +62,10 @@ inline put()
 	};
 	if
 	:: last ->
-#ifdef FREE_AT_LAST_PUT
+#if defined(TYPESAFE)
+		freed = 1;	/* device_free(d->dev), at once */
+		released = 1	/* kmem_cache_free() */
+#elif defined(FREE_AT_LAST_PUT)
 		freed = 1
 #else
 		queued++	/* trcu_call(&d->rcu, lookup_dev_free_rcu) */
@@ -68,7 +85,9 @@ proctype reader(byte r)
 #endif
 	if
 	:: found ->
+#ifndef TYPESAFE
 		assert(!freed);	/* the get reads the count */
+#endif
 #ifdef NAIVE
 		ref++;		/* refcount_inc: 0 becomes 1 */
 		got = 1
@@ -80,6 +99,14 @@ proctype reader(byte r)
 			fi
 		}
 #endif
+#if defined(TYPESAFE) && !defined(NO_RECHECK)
+		if
+		:: got && identity != LOOKED_UP ->	/* reused: not ours */
+			got = 0;
+			put()
+		:: else -> skip
+		fi
+#endif
 	:: else -> skip
 	fi;
 #ifndef GET_OUTSIDE_SECTION
@@ -87,7 +114,11 @@ proctype reader(byte r)
 #endif
 	if
 	:: got ->
+#ifdef TYPESAFE
+		assert(identity == LOOKED_UP && !freed);	/* the device looked up */
+#else
 		assert(!freed);	/* device_read_state(d->dev) */
+#endif
 		put()
 	:: else -> skip
 	fi
@@ -130,6 +161,21 @@ end_idle:
 	freed = 1
 }
 
+#ifdef TYPESAFE
+/* The driver attaches device 3; the cache hands it this memory once it is free. */
+proctype reuse()
+{
+	released;
+#ifdef COUNT_FIRST
+	ref = 1;
+	identity = OTHER
+#else
+	identity = OTHER;	/* the key, then */
+	ref = 1			/* the count, last, with release */
+#endif
+}
+#endif
+
 init
 {
 	byte i;
@@ -139,6 +185,10 @@ init
 			run reader(i)
 		};
 		run teardown();
+#ifdef TYPESAFE
+		run reuse()
+#else
 		run callback()
+#endif
 	}
 }
