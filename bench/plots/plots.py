@@ -603,8 +603,8 @@ def write_readme(out_dir, drawn, sources, memory, singles):
                   "Each point is the median over the repetitions; the bar through it runs "
                   "from the fastest to the slowest repetition. To measure again and redraw "
                   "them all:\n\n")
-        out.write("    ./teardown test   # or any ./teardown command: installs gnuplot-nox "
-                  "if it is missing\n    %s\n\n" % REGENERATE)
+        out.write("    apt-get install gnuplot-nox   # once; ./teardown installs it too\n"
+                  "    %s\n\n" % REGENERATE)
         out.write("Flags after `--` go to every benchmark binary, e.g. `%s -- "
                   "--benchmark_repetitions=10`. To redraw from the kept runs without "
                   "measuring:\n\n    %s -- %s\n\n"
@@ -668,15 +668,21 @@ def main(argv):
     paths = []
     memory = None
     if args.json:
+        srcs = [os.path.join(cwd, p) for p in args.json]
+        for src in srcs:
+            load_run(src)
+        # data/ keeps exactly the runs the figures are drawn from.
+        keep = {os.path.basename(p) for p in srcs}
+        for name in sorted(os.listdir(data_dir)):
+            if name.endswith(".json") and name not in keep or (
+                    name == "memory.csv" and not args.memory_csv):
+                os.unlink(os.path.join(data_dir, name))
         if args.memory_csv:
             memory = os.path.join(data_dir, "memory.csv")
             src = os.path.join(cwd, args.memory_csv)
             if os.path.abspath(src) != os.path.abspath(memory):
                 shutil.copyfile(src, memory)
-        runs = [(os.path.join(cwd, p), None) for p in args.json]
-        for src, _ in runs:
-            load_run(src)
-        for src, _ in runs:
+        for src in srcs:
             dst = os.path.join(data_dir, os.path.basename(src))
             if os.path.abspath(src) != os.path.abspath(dst):
                 shutil.copyfile(src, dst)

@@ -152,6 +152,18 @@ else
 	python3 "$work/check.py" "$work/d" "$work/no_own_ns.json" || fail "the figures above"
 fi
 
+# Redrawn in place from one run only: what the other runs drew goes, with their data, so that
+# the directory never shows a figure whose run it does not keep.
+if ! python3 "$plots" --json "$json" --out "$work/a" 2>"$work/err"; then
+	cat "$work/err"
+	fail "plots.py could not redraw in place"
+else
+	for stale in writer-idle.svg memory.svg "data/$(basename "$json_writer")" data/memory.csv; do
+		[ -e "$work/a/$stale" ] && fail "redrawn from $(basename "$json") alone, $stale stayed"
+	done
+	[ -s "$work/a/threads-global_flag.svg" ] || fail "redrawn in place, threads-global_flag.svg went"
+fi
+
 # No gnuplot: a message that says how to get it.
 if python3 "$plots" --json "$json" --out "$work/c" --gnuplot /nonexistent/gnuplot \
 	2>"$work/err"; then
