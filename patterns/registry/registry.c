@@ -68,6 +68,7 @@ bool registry_register(struct registry *r, registry_fn *fn, void *cookie,
 	s->cookie = cookie;
 	/* Release (inside): a call admitted by the re-armed ref sees fn and cookie above. */
 	rundown_reinit(&s->ref);
+	/* Relaxed, under the lock: only bounds the calls' scan (see registry_call()). */
 	n = atomic_load_explicit(&r->n_used, memory_order_relaxed);
 	if (handle->slot >= n)
 		atomic_store_explicit(&r->n_used, handle->slot + 1, memory_order_relaxed);
