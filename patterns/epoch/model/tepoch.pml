@@ -31,10 +31,30 @@
  *   DEPTH0      tepoch_scan() without tepoch_moved_on() for records inside a section: the
  *               advancer waits for every section to end, whatever epoch it began in.
  *   STREAM      readers enter back to back until the writer is done (for --np).
- * Abstracted away: the registry and its locks (NR registered readers, the writer's own record
- * outside any section), orphans and adoption, the epoch's wrap and the lap check
- * (tepoch_moved_on()'s seen_a_lap_ago; epochs here stay below 8 and never wrap), the spin
- * counts (each round may spin or go on), the misuse checks other than exit-without-enter.
+ *   ADVANCER    a second thread moves the epoch meanwhile: its own tepoch_poll(), through a
+ *               record of its own, for an entry it retired at epoch 1 (at most two steps, never
+ *               waiting). The writer is then retire_teardown alone: tepoch_call(), NPOLL polls,
+ *               no barrier (what is still pending stays pending). gp_lock is modelled (both
+ *               polls' trylock); each advancer's record is idle at epoch 1 in the other's scan.
+ *   CALL_LOAD   tepoch_call() reads the epoch with a plain load (relaxed), not the seq_cst
+ *               fetch_add(..., 0).
+ *   ENTER_RELAXED  tepoch_enter() loads the epoch relaxed, not acquire.
+ *   WEAK        the memory: weak.pml (Arm-like: a load may be satisfied early, unless an acquire
+ *               load, a fence or an acquire read-modify-write of its thread orders it), instead
+ *               of tso.pml (x86-TSO). Acquire loads are written as such; on x86-TSO they are
+ *               plain loads. The unpublish, lagg_unpublish()'s relaxed exchange, is a store
+ *               whose write may wait in the buffer (as a plain store would): a relaxed
+ *               read-modify-write orders nothing on Arm, and a caller may unpublish with a
+ *               release store. tepoch_call()'s fetch_add(..., 0) reads without writing: the
+ *               write of the same value only offers one more value a reader could acquire.
+ * Abstracted away: the registry and registry_lock (NR registered readers, the writer's own
+ * record outside any section), gp_lock but with ADVANCER, orphans and adoption, the epoch's
+ * wrap and the lap check (tepoch_moved_on()'s seen_a_lap_ago; epochs here stay below 8 and
+ * never wrap), the spin counts (each round may spin or go on), the misuse checks other than
+ * exit-without-enter.
+ *
+ * On WEAK memory, one reader (NR=2 holds too, but takes 30 million states), and WEAK_HIST=5 with
+ * NEST or with NO_MEMBARRIER and ADVANCER (more older values stay readable).
  *
  * Safety: assert(!freed) at each use of the object. A futex sleep no one ends is an invalid end
  * state. Liveness (--np): the writer's return is the only progress label.
@@ -58,9 +78,60 @@
 #define NVAR	(WORD + NR)
 
 #define WRITER	0
+#ifdef ADVANCER
+#define ADV	(NR + 1)	/* the second advancer's thread */
+#define NTHR	(NR + 2)
+#define IS_ADVANCER(t)	((t) == WRITER || (t) == ADV)
+#else
 #define NTHR	(NR + 1)
+#define IS_ADVANCER(t)	((t) == WRITER)
+#endif
 
+/*
+ * The memory. LOAD is relaxed, LOAD_ACQ acquire; STORE is release or relaxed. Inside a d_step, a
+ * read-modify-write: RMW_REL(t) its release half (t's earlier stores leave first), RMW_WRITE,
+ * RMW_ACQ(t) its acquire half, RMW_END last; RMW_LOCKED(t) what x86's lock prefix adds to a
+ * relaxed one.
+ */
+#ifdef WEAK
+/*
+ * Who loads what: an advancer the epoch and the words (writer_waiting only in the futex wait,
+ * which reads memory's newest value); a reader the pointer, the epoch, writer_waiting and its
+ * own word.
+ */
+#define WEAK_READS(t, v) \
+	((IS_ADVANCER(t) && ((v) == SECTION || (v) >= WORD)) || \
+	 (!IS_ADVANCER(t) && ((v) < WORD || (v) == WORD + (t) - 1)))
+#include "weak.pml"
+#define LOAD(t, v, r)		weak_load(t, v, r)
+#define LOAD_ACQ(t, v, r)	weak_load_acquire(t, v, r)
+#define STORE(t, v, x)		weak_store(t, v, x)
+#define FENCE(t)		weak_fence(t)
+#define MEMBARRIER()		weak_membarrier()
+#define RMW_REL(t)		WEAK_FLUSH(t)
+#define RMW_WRITE(t, v, x)	WEAK_WRITE(t, v, x)
+#define RMW_ACQ(t)		WEAK_ACQUIRE_NOW(t)
+#define RMW_LOCKED(t)		skip
+#define RMW_END			WEAK_CANON
+#else
 #include "tso.pml"
+#define LOAD(t, v, r)		tso_load(t, v, r)
+#define LOAD_ACQ(t, v, r)	tso_load(t, v, r)
+#define STORE(t, v, x)		tso_store(t, v, x)
+#define FENCE(t)		tso_fence(t)
+#define MEMBARRIER()		tso_membarrier()
+#define RMW_REL(t)		TSO_FLUSH(t)
+#define RMW_WRITE(t, v, x)	mem[v] = x
+#define RMW_ACQ(t)		skip
+#define RMW_LOCKED(t)		TSO_FLUSH(t)
+#define RMW_END			skip
+#endif
+
+#ifdef ENTER_RELAXED
+#define ENTER_LOAD(t, v, r)	LOAD(t, v, r)
+#else
+#define ENTER_LOAD(t, v, r)	LOAD_ACQ(t, v, r)
+#endif
 
 #define DEPTH(w)	((w) & 3)	/* TEPOCH_NEST_MASK */
 #define EPOCH(w)	((w) >> 2)	/* epoch_of() */
@@ -73,39 +144,67 @@
 
 bool freed;
 bool gp_done;
+#ifdef ADVANCER
+bit gp_lock;	/* d->gp_lock: one advancer at a time */
+#endif
 
 /* tepoch.h tepoch_reader_fence(): asym_fence_light */
 inline reader_fence(t)
 {
 #ifdef NO_MEMBARRIER
-	tso_fence(t)
+	FENCE(t)
 #else
 	skip
 #endif
 }
 
 /* tepoch.c tepoch_advancer_fence(): asym_fence_heavy */
-inline advancer_fence()
+inline advancer_fence(me)
 {
 #ifdef NO_MEMBARRIER
-	tso_fence(WRITER)
+	FENCE(me)
 #else
-	tso_membarrier()
+	MEMBARRIER()
 #endif
 }
+
+#ifdef ADVANCER
+/* pthread_mutex_lock(&d->gp_lock): an acquire read-modify-write (a locked one on x86) */
+inline gp_lock_(me)
+{
+	d_step { gp_lock == 0 -> gp_lock = 1; RMW_LOCKED(me); RMW_ACQ(me); RMW_END }
+}
+
+/* pthread_mutex_trylock(&d->gp_lock) == 0 */
+inline gp_trylock(me, got)
+{
+	d_step {
+		if
+		:: gp_lock == 0 -> gp_lock = 1; got = 1; RMW_LOCKED(me); RMW_ACQ(me); RMW_END
+		:: else -> got = 0
+		fi
+	}
+}
+
+/* pthread_mutex_unlock(&d->gp_lock): a release (our stores leave first) */
+inline gp_unlock(me)
+{
+	d_step { RMW_REL(me); gp_lock = 0; RMW_END }
+}
+#endif
 
 /* tepoch.h tepoch_enter() */
 inline enter(t, r)
 {
-	tso_load(t, WORD + r, w);	/* w = atomic_load_explicit(&r->word, relaxed) */
+	LOAD(t, WORD + r, w);	/* w = atomic_load_explicit(&r->word, relaxed) */
 	if
 	:: DEPTH(w) == 0 ->
 		/* w = atomic_load_explicit(&r->domain->section, acquire) + 1 */
-		tso_load(t, SECTION, s);
+		ENTER_LOAD(t, SECTION, s);
 		w = s * 4 + 1
 	:: else -> w = w + 1	/* tepoch_enter_slow(): nested, same epoch */
 	fi;
-	tso_store(t, WORD + r, w);	/* atomic_store_explicit(&r->word, w, release) */
+	STORE(t, WORD + r, w);	/* atomic_store_explicit(&r->word, w, release) */
 #if !(defined(NO_MEMBARRIER) && defined(NO_READER_FENCE))
 	reader_fence(t);		/* tepoch_reader_fence() */
 #endif
@@ -115,18 +214,18 @@ inline enter(t, r)
 /* tepoch.h tepoch_exit() */
 inline exit_(t, r)
 {
-	tso_load(t, WORD + r, w);	/* w = atomic_load_explicit(&r->word, relaxed) */
+	LOAD(t, WORD + r, w);		/* w = atomic_load_explicit(&r->word, relaxed) */
 	assert(DEPTH(w) != 0);		/* tepoch_exit_misuse() */
-	tso_store(t, WORD + r, w - 1);	/* atomic_store_explicit(&r->word, w - 1, release) */
+	STORE(t, WORD + r, w - 1);	/* atomic_store_explicit(&r->word, w - 1, release) */
 #if !(defined(NO_MEMBARRIER) && defined(NO_EXIT_FENCE))
 	reader_fence(t);		/* tepoch_reader_fence(): our word, then writer_waiting */
 #endif
 	/* if (atomic_load_explicit(&r->domain->writer_waiting, relaxed)) tepoch_wake_advancer() */
-	tso_load(t, WW, s);
+	LOAD(t, WW, s);
 	if
 	:: s ->
 		/* tepoch_wake_advancer(): atomic_exchange_explicit(&writer_waiting, 0, relaxed) */
-		d_step { TSO_FLUSH(t); s = mem[WW]; mem[WW] = 0 };
+		d_step { RMW_LOCKED(t); s = mem[WW]; RMW_WRITE(t, WW, 0); RMW_END };
 		if
 		:: s -> futex_wake(t, WW)
 		:: else
@@ -143,7 +242,7 @@ inline section(t, r)
 #ifdef NEST
 	enter(t, r);
 #endif
-	tso_load(t, HEAD, p);
+	LOAD_ACQ(t, HEAD, p);	/* lagg.h: atomic_load_explicit(&ifp->if_softc, acquire) */
 	if
 	:: p -> assert(!freed)
 	:: else
@@ -179,12 +278,12 @@ proctype reader(byte t; byte r)
  * tepoch.c tepoch_scan(d, self, e): in_old counts records inside a section older than e, idle
  * those outside any section whose word shows an epoch behind e. One step per load.
  */
-inline scan(e)
+inline scan(me, e)
 {
 	in_old = 0; idle = 0;
 	for (r : 0 .. NR - 1) {
 		/* w = atomic_load_explicit(&r->word, acquire) */
-		tso_load(WRITER, WORD + r, w);
+		LOAD_ACQ(me, WORD + r, w);
 		if
 #ifdef DEPTH0
 		:: EPOCH(w) == e && DEPTH(w) == 0 -> skip
@@ -198,11 +297,18 @@ inline scan(e)
 			fi
 		fi
 	}
+#ifdef ADVANCER
+	/* the other advancer's record, outside any section since it registered at epoch 1 */
+	if
+	:: e != 1 -> idle++
+	:: else
+	fi;
+#endif
 	r = 0; w = 0
 }
 
 /* tepoch.c tepoch_wait_for(d, self, e, may_block): clear = 1 when no record holds e back. */
-inline wait_for(e, may_block)
+inline wait_for(me, e, may_block)
 {
 #ifdef NO_SETTLE
 	fenced = 1;
@@ -210,7 +316,7 @@ inline wait_for(e, may_block)
 	fenced = 0;	/* a membarrier since e was loaded: idle records are settled */
 #endif
 	do
-	:: scan(e);
+	:: scan(me, e);
 		if
 		:: in_old == 0 && (idle == 0 || fenced) -> clear = 1; break
 		:: else
@@ -225,22 +331,22 @@ inline wait_for(e, may_block)
 		:: true ->
 			if
 			:: in_old == 0 ->
-				advancer_fence();	/* settles the idle ones (argument 3) */
+				advancer_fence(me);	/* settles the idle ones (argument 3) */
 				fenced = 1
 			:: else ->
 				/* atomic_store_explicit(&d->writer_waiting, 1, relaxed) */
-				tso_store(WRITER, WW, 1);
+				STORE(me, WW, 1);
 #ifndef NO_SLEEP_FENCE
-				advancer_fence();	/* writer_waiting, then the words */
+				advancer_fence(me);	/* writer_waiting, then the words */
 #endif
 				fenced = 1;
-				scan(e);
+				scan(me, e);
 				if
-				:: in_old != 0 -> futex_wait_while(WRITER, WW, 1)
+				:: in_old != 0 -> futex_wait_while(me, WW, 1)
 				:: else
 				fi;
 				/* atomic_store_explicit(&d->writer_waiting, 0, relaxed) */
-				tso_store(WRITER, WW, 0)
+				STORE(me, WW, 0)
 			fi
 		fi
 	od;
@@ -248,23 +354,29 @@ inline wait_for(e, may_block)
 }
 
 /* tepoch.c tepoch_step(d, e): atomic_exchange_explicit(&d->section, section_word(e + 1)) */
-inline step(e)
+inline step(me, e)
 {
-	d_step { TSO_FLUSH(WRITER); assert(mem[SECTION] == e); mem[SECTION] = e + 1 }
+	d_step {
+		RMW_REL(me);
+		assert(mem[SECTION] == e);
+		RMW_WRITE(me, SECTION, e + 1);
+		RMW_ACQ(me);
+		RMW_END
+	}
 }
 
 /* tepoch.c tepoch_advance_past(d, self, t, may_block): at most two steps past t */
-inline advance_past(t, may_block)
+inline advance_past(me, t, may_block)
 {
 	do
-	:: tso_load(WRITER, SECTION, e);	/* e = tepoch_epoch(d) (acquire) */
+	:: LOAD_ACQ(me, SECTION, e);	/* e = tepoch_epoch(d) (acquire) */
 		if
 		:: e - t >= STEPS -> break	/* epoch_steps(t, e) < 2 */
 		:: else
 		fi;
-		wait_for(e, may_block);		/* tepoch_advance(): tepoch_wait_for() */
+		wait_for(me, e, may_block);	/* tepoch_advance(): tepoch_wait_for() */
 		if
-		:: clear -> step(e)		/* tepoch_advance(): tepoch_step() */
+		:: clear -> step(me, e)		/* tepoch_advance(): tepoch_step() */
 		:: else -> break
 		fi
 	od;
@@ -272,13 +384,19 @@ inline advance_past(t, may_block)
 }
 
 /* tepoch.c tepoch_grace_period(r) */
-inline grace_period()
+inline grace_period(me)
 {
-	tso_load(WRITER, SECTION, e);	/* e = tepoch_epoch(d) */
-	wait_for(e, 1);
-	step(e);
+#ifdef ADVANCER
+	gp_lock_(me);
+#endif
+	LOAD_ACQ(me, SECTION, e);	/* e = tepoch_epoch(d) */
+	wait_for(me, e, 1);
+	step(me, e);
 	e = e + 1;
-	wait_for(e, 1);		/* every section that began before e has ended */
+	wait_for(me, e, 1);		/* every section that began before e has ended */
+#ifdef ADVANCER
+	gp_unlock(me);
+#endif
 	e = 0
 }
 
@@ -286,34 +404,71 @@ proctype writer()
 {
 	byte e, t, now, w, r, in_old, idle, n;
 	bool fenced, clear;
+#ifdef ADVANCER
+	bit got;
+#endif
 
-	/* lagg_unpublish(): the softc pointer is unpublished (a release store) */
-	tso_store(WRITER, HEAD, 0);
+	/* lagg_unpublish(): the softc pointer is unpublished (its write may wait in the buffer) */
+	STORE(WRITER, HEAD, 0);
 #ifdef NAIVE
 	freed = 1;
 #elif defined(SYNC)
-	grace_period();		/* tepoch_synchronize() */
+	grace_period(WRITER);		/* tepoch_synchronize() */
 	freed = 1;
 #else
+#ifdef CALL_LOAD
+	/* tepoch_call(): entry->epoch = epoch_of(atomic_load_explicit(&section, relaxed)) */
+	LOAD(WRITER, SECTION, t);
+#else
 	/* tepoch_call(): entry->epoch = epoch_of(fetch_add_explicit(&section, 0, seq_cst)) */
-	d_step { TSO_FLUSH(WRITER); t = mem[SECTION] };
+	d_step { RMW_REL(WRITER); t = mem[SECTION]; RMW_ACQ(WRITER); RMW_END };
+#endif
 	for (n : 1 .. NPOLL) {
 		/* tepoch_poll(): tepoch_advance_past(d, r, r->newest_pending, false) */
-		advance_past(t, 0);
+#ifdef ADVANCER
+		gp_trylock(WRITER, got);	/* pthread_mutex_trylock(&d->gp_lock) == 0 */
+		if
+		:: got -> advance_past(WRITER, t, 0); gp_unlock(WRITER); got = 0
+		:: else
+		fi;
+#else
+		advance_past(WRITER, t, 0);
+#endif
 		/* tepoch_reclaim_own(r, tepoch_epoch(d), false): tepoch_run() */
-		tso_load(WRITER, SECTION, now);
+		LOAD_ACQ(WRITER, SECTION, now);
 		if
 		:: !freed && now - t >= STEPS -> freed = 1	/* entry->destroy(entry) */
 		:: else
 		fi
 	}
+#ifndef ADVANCER
 	/* tepoch_barrier(): tepoch_grace_period(), then tepoch_reclaim_own(r, 0, true) */
-	grace_period();
+	grace_period(WRITER);
 	freed = 1;
+#endif
 #endif
 progress:
 	gp_done = 1
 }
+
+#ifdef ADVANCER
+/*
+ * Another thread's tepoch_poll(), through its own record (outside any section), with an entry
+ * of its own retired at epoch 1 (before the model starts): it moves the epoch at most two steps.
+ */
+proctype advancer()
+{
+	byte e, w, r, in_old, idle;
+	bool fenced, clear;
+	bit got;
+
+	gp_trylock(ADV, got);
+	if
+	:: got -> advance_past(ADV, 1, 0); gp_unlock(ADV)
+	:: else
+	fi
+}
+#endif
 
 init
 {
@@ -326,6 +481,9 @@ init
 			mem[WORD + i] = 1 * 4	/* tepoch_register(): idle, at the epoch */
 		}
 		run writer();
+#ifdef ADVANCER
+		run advancer();
+#endif
 		for (i : 1 .. NR) {
 			run reader(i, i - 1)
 		}
