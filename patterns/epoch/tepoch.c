@@ -15,6 +15,8 @@
 #define TEPOCH_SPIN_SCANS 1000
 /* Scans before a membarrier settles records seen idle: a busy reader moves on sooner. */
 #define TEPOCH_IDLE_SCANS 64
+/* Scans, without membarrier, for one that sees every record outside: a reader leaves soon. */
+#define TEPOCH_ALL_IDLE_SCANS 8
 
 bool tepoch_membarrier;
 
@@ -444,26 +446,40 @@ size_t tepoch_poll(struct tepoch_record *r)
  * Without membarrier every reader fences between its enter's store and its first load, as
  * ck_epoch_begin() does. Then a record seen outside any section after the advancer's own fence
  * is settled at once: it has left every section that could hold what the caller unpublished, or
- * it enters later and loads after the unpublish (argument 3 with a fence on each side). If one
- * scan sees every other record so, the grace period is over without a step: ck_epoch's rule,
- * "all threads inactive". With membarrier the advancer's fence would be a membarrier, which
- * costs microseconds while a reader runs; waiting for the reader to move on is cheaper there.
- * Needs registry_lock only: it reads the list, and neither steps the epoch nor touches seen_*.
+ * it enters later and loads after the unpublish (argument 3 with a fence on each side). If a
+ * scan after that fence sees every other record so, the grace period is over without a step:
+ * ck_epoch's rule, "all threads inactive". A reader between sections is seen so within a scan
+ * or two; one that stays inside, or enters back to back, sends us to the full grace period after
+ * TEPOCH_ALL_IDLE_SCANS, so it cannot hold us. With membarrier the advancer's fence would be a
+ * membarrier, which costs microseconds while a reader runs; waiting for the reader to move on
+ * is cheaper there. Needs registry_lock only: it reads the list, and neither steps the epoch nor
+ * touches seen_*.
  */
 /* quote: all_idle */
+static bool tepoch_others_idle(struct tepoch *d, struct tepoch_record *self)
+{
+	for (struct tepoch_record *r = d->records; r; r = r->next)
+		/* acquire: pairs with the exit's release store (argument 4). */
+		if (r != self &&
+		    (atomic_load_explicit(&r->word, memory_order_acquire) & TEPOCH_NEST_MASK))
+			return false;
+	return true;
+}
+
 static bool tepoch_all_idle(struct tepoch *d, struct tepoch_record *self)
 {
-	bool idle = true;
+	bool idle = false;
 
 	if (tepoch_membarrier)
 		return false;
 	pthread_mutex_lock(&d->registry_lock);
-	/* The caller's unpublish, then the scan: pairs with the fence in tepoch_enter(). */
+	/* The caller's unpublish, then the scans: pairs with the fence in tepoch_enter(). */
 	tepoch_advancer_fence(d);
-	for (struct tepoch_record *r = d->records; r && idle; r = r->next)
-		/* acquire: pairs with the exit's release store (argument 4). */
-		idle = r == self ||
-		       !(atomic_load_explicit(&r->word, memory_order_acquire) & TEPOCH_NEST_MASK);
+	for (unsigned scans = 0; !idle && scans < TEPOCH_ALL_IDLE_SCANS; scans++) {
+		if (scans)
+			teardown_cpu_relax();
+		idle = tepoch_others_idle(d, self);
+	}
 	pthread_mutex_unlock(&d->registry_lock);
 	return idle;
 }
