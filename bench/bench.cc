@@ -275,7 +275,8 @@ Instructions ReadInstructions(const std::string &file) {
   while (std::getline(f, line)) {
     if (line.rfind("# build-id ", 0) == 0) id = line.substr(11);
     size_t tab = line.find('\t');
-    if (line[0] != '#' && tab != std::string::npos) rows[line.substr(0, tab)] = line.substr(tab + 1);
+    if (line[0] != '#' && tab != std::string::npos)
+      rows[line.substr(0, tab)] = line.substr(tab + 1);
   }
   if (id.empty() || id != own) {
     in.note = "instr: not shown, " + file + " was counted on another build (build id " +
@@ -284,8 +285,8 @@ Instructions ReadInstructions(const std::string &file) {
     return in;
   }
   in.per_row = rows;
-  in.note = "instr: instructions per call at 1 thread, loop included, counted by callgrind "
-            "(tools/instructions.sh) on this very build (build id " + own.substr(0, 12) +
+  in.note = "instr: instructions per call at 1 thread, loop included, counted by callgrind\n"
+            "  (tools/instructions.sh) on this very build (build id " + own.substr(0, 12) +
             "), from " + file;
   return in;
 }
@@ -403,7 +404,8 @@ class TableReporter : public benchmark::ConsoleReporter {
     if (!legend_done_) Legend(out, any_work);
     legend_done_ = true;
     std::string head = Pad("benchmark", width) + (instr ? Pad("instr", 7, true) : "") + "  " +
-                       Pad("ns", 20) + Pad("×base", 20) + (any_work ? Pad("work ns", 20) + "+work" : "");
+                       Pad("ns", 20) + Pad("×base", 20) +
+                       (any_work ? Pad("work ns", 20) + "+work" : "");
     std::fprintf(out, "%s\n", head.c_str());
     for (const auto &r : rows) {
       Cell c = Get(r, t), w = Get(r + kWorkSuffix, t);
@@ -528,6 +530,12 @@ bench *bench_max_threads(bench *b, int max) {
 }
 
 bench *bench_register_baseline(const char *name, bench_loop_fn *plain, bench_loop_fn *work) {
+  // Two baselines linked into one binary: which one a row was paired with would be a guess.
+  if (baseline_plain) {
+    std::fprintf(stderr, "bench: a second baseline, %s, after %s\n", name,
+                 Reg().baseline_name.c_str());
+    std::abort();
+  }
   Reg().baseline_name = name;
   baseline_plain = plain;
   baseline_work = work;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-2-Clause
-# bazel run //bench:instructions [-- OUT_FILE [FILTER]]: tools/instructions.sh on this build's
+# bazel run //bench:instructions [-- FILTER [OUT_FILE]]: tools/instructions.sh on this build's
 # //bench:compare (its first argument, from bench/BUILD).
 set -euo pipefail
 bin=$(realpath "$1")

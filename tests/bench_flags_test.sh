@@ -7,6 +7,7 @@
 # every run is tiny and nothing here looks at a timing.
 set -eu
 bin=$1
+two_baselines=$2
 fail() { echo "FAIL: $*" >&2; exit 1; }
 tiny=--benchmark_min_time=0.0001
 one='^baseline/unprotected/real_time/threads:1$'
@@ -15,7 +16,8 @@ one='^baseline/unprotected/real_time/threads:1$'
 cpus=$(nproc)
 list=$("$bin" --benchmark_list_tests=true --benchmark_filter='^baseline/')
 for t in 1 "$cpus" $((2 * cpus)); do
-	echo "$list" | grep -q "^baseline/unprotected/real_time/threads:$t\$" || fail "sweep $t: $list"
+	echo "$list" | grep -q "^baseline/unprotected/real_time/threads:$t\$" ||
+		fail "sweep $t: $list"
 	echo "$list" | grep -q "^baseline/unprotected/work/real_time/threads:$t\$" ||
 		fail "work twin at $t: $list"
 done
@@ -69,9 +71,12 @@ echo "$console" | grep -q '^Hot path at 1 thread' || fail "no table: $console"
 echo "$console" | grep -q '^benchmark  *instr  *ns  *×base  *work ns  *+work$' ||
 	fail "table header: $console"
 row=$(echo "$console" | grep '^baseline/unprotected ') || fail "baseline row: $console"
-echo "$row" | grep -Eq '^baseline/unprotected +6\.0 +[0-9.]+ \([0-9.]+–[0-9.]+\) +(≈|[0-9.]+ \([0-9.]+–[0-9.]+\)) +[0-9.]+ \([0-9.]+–[0-9.]+\) +(≈|-?[0-9.]+ \(-?[0-9.]+–-?[0-9.]+\)%)$' ||
+spread='[0-9.]+ \([0-9.]+–[0-9.]+\)'	# median (min–max)
+pct='-?[0-9.]+ \(-?[0-9.]+–-?[0-9.]+\)%'
+echo "$row" | grep -Eq "^baseline/unprotected +6\.0 +$spread +(≈|$spread) +$spread +(≈|$pct)\$" ||
 	fail "baseline row without spread: $row"
-echo "$console" | grep -q 'counted by callgrind .* on this very build' || fail "instr source: $console"
+echo "$console" | grep -q 'on this very build' ||
+	fail "instr source: $console"
 console=$("$bin" --benchmark_filter="$one" $tiny --benchmark_repetitions=2 --bench_threads=1 \
 	--benchmark_color=false --bench_instructions="$dir/other.tsv")
 echo "$console" | grep -q 'counted on another build' || fail "foreign counts used: $console"
@@ -82,6 +87,10 @@ console=$("$bin" --benchmark_filter="$one" $tiny --benchmark_repetitions=2 --ben
 echo "$console" | grep -q "By each thread's CPU time" || fail "--bench_clock=cpu: $console"
 "$bin" --benchmark_list_tests=true --bench_clock=sundial >/dev/null 2>&1 &&
 	fail "--bench_clock=sundial accepted"
+
+# Two baselines in one program: refused before anything runs.
+out=$("$two_baselines" --benchmark_list_tests=true 2>&1) && fail "two baselines accepted: $out"
+echo "$out" | grep -q 'a second baseline' || fail "two baselines: $out"
 
 "$bin" --benchmark_no_such_flag=1 >/dev/null 2>&1 && fail "an unknown flag must be refused"
 echo "1 passed, 0 failed"

@@ -12,13 +12,14 @@
 # the same build reads for its table's instr column (--bench_instructions=FILE, by default this
 # same default path), and prints the counts.
 #
-# usage: tools/instructions.sh [BENCH_BINARY [OUT_FILE [FILTER]]]
-#   e.g. bazel build //bench:compare && tools/instructions.sh bazel-bin/bench/compare
-#   or   bazel run //bench:instructions
+# usage: tools/instructions.sh [BENCH_BINARY [FILTER [OUT_FILE]]]
+#   e.g. bazel run //bench:instructions [-- FILTER [OUT_FILE]]    (this build's //bench:compare)
+#   or   tools/instructions.sh bazel-out/k8-opt/bin/bench/compare 'baseline|global_flag'
+# (bazel-bin follows the last build's configuration, a sanitizer's too: name the plain one.)
 set -euo pipefail
 bin=${1:-bazel-bin/bench/compare}
-out=${2:-${TMPDIR:-/tmp}/teardown-instructions.tsv}
-filter=${3:-.}
+filter=${2:-.}
+out=${3:-${TMPDIR:-/tmp}/teardown-instructions.tsv}
 small=20000
 large=40000
 tmp=$(mktemp -d)
@@ -38,8 +39,8 @@ count() {
 	re=$(printf '%s' "$name" | sed 's/[][().*+?^$|\\{}]/\\&/g')
 	cg=$(mktemp "$tmp/cg.XXXXXX")
 	BENCH_PAIRING=0 BENCH_ITERATIONS=$n valgrind --tool=callgrind --callgrind-out-file="$cg" \
-		"$bin" --benchmark_filter="^$re/iterations:$n/real_time/threads:1\$" --bench_threads=1 \
-		--benchmark_repetitions=1 >"$cg.out" 2>"$cg.err" ||
+		"$bin" --benchmark_filter="^$re/iterations:$n/real_time/threads:1\$" \
+		--bench_threads=1 --benchmark_repetitions=1 >"$cg.out" 2>"$cg.err" ||
 		{ cat "$cg.err" >&2; return 1; }
 	grep -qF "$name/iterations:$n/real_time/threads:1 " "$cg.out" ||
 		{ echo "instructions.sh: '$name' did not run" >&2; return 1; }

@@ -223,9 +223,13 @@ static void print_cost_tables(const char *out)
 	copy = memcpy(teardown_malloc("tour", size), table, size);
 	printf("\n");
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		bool title = !strncmp(line, "Hot path at ", 12) || !strncmp(line, "Writer side", 11);
+		bool title = !strncmp(line, "Hot path at ", 12) ||
+			     !strncmp(line, "Writer side", 11);
 
-		printf("%s%s%s%s\n", title ? "\n" : "", title ? bold : "", line, title ? reset : "");
+		if (title)
+			printf("\n%s%s%s\n", bold, line, reset);
+		else
+			printf("%s\n", line);
 	}
 	free(copy);
 }
@@ -312,9 +316,9 @@ int main(int argc, char **argv)
 				  "--benchmark_report_aggregates_only=true", NULL };
 		struct subprocess_result res;
 
-		printf("\n%sHot-path cost%s (a short run: 3 repetitions of ~0.02 s per row and thread\n"
-		       "count, under a minute; bazel run //bench:compare for a longer one, with Google\n"
-		       "Benchmark's own output)\n", bold, reset);
+		printf("\n%sHot-path cost%s (a short run: 3 repetitions of ~0.02 s per row and\n"
+		       "thread count, about a minute; bazel run //bench:compare for a longer one,\n"
+		       "with Google Benchmark's own output)\n", bold, reset);
 		subprocess_run(bench, NULL, false, &res);
 		if (res.exit_code != 0) {
 			printf("%sbenchmark failed%s\n%s", red, reset, res.err);
