@@ -266,9 +266,11 @@ inline weak_store(T_, V_, X_)
 
 /*
  * The load's value: weak_pick 0 memory's newest, 1 + k older value k. Sets the last-seen time;
- * with ACQ_, raises the floor to the time the value was written. Inside a d_step.
+ * with ACQ_, raises the floor to the time the value was written. Inside a d_step. (A load the
+ * model's WEAK_READS leaves out would let older values go that it may read: asserted.)
  */
 #define WEAK_TAKE(T_, V_, R_, ACQ_) \
+	assert(WEAK_READS(T_, V_)); \
 	if \
 	:: weak_pick == 0 -> R_ = mem[V_]; weak_pick = mem_at[V_] \
 	:: else -> \
