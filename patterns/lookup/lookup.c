@@ -21,8 +21,8 @@ void lookup_table_destroy(struct lookup_table *t)
 {
 	for (int key = 0; key < LOOKUP_SLOTS; key++)
 		if (atomic_load_explicit(&t->slot[key], memory_order_relaxed))
-			teardown_misuse("lookup", "lookup_table_destroy with key %d still published "
-					"(lookup_remove it first)", key);
+			teardown_misuse("lookup", "lookup_table_destroy with key %d still "
+					"published (lookup_remove it first)", key);
 	trcu_barrier();	/* every free that a last put queued has run */
 	pthread_mutex_destroy(&t->update_lock);
 }

@@ -26,8 +26,8 @@ void lookup_ts_table_destroy(struct lookup_ts_table *t)
 
 	for (int key = 0; key < LOOKUP_SLOTS; key++)
 		if (atomic_load_explicit(&t->slot[key], memory_order_relaxed))
-			teardown_misuse("lookup", "lookup_ts_table_destroy with key %d still published "
-					"(lookup_ts_remove it first)", key);
+			teardown_misuse("lookup", "lookup_ts_table_destroy with key %d "
+					"still published (lookup_ts_remove it first)", key);
 	/* SLAB_TYPESAFE_BY_RCU frees the slab a grace period late: sections may still read it. */
 	trcu_synchronize();
 	for (d = t->cache_all; d; d = next) {

@@ -256,8 +256,8 @@ static const struct scenario_variant lookup_variants[] = {
 	},
 	{
 		.name = "typesafe",
-		.story = "type-stable memory (SLAB_TYPESAFE_BY_RCU): the device is freed at once and "
-			 "its memory reused for the next; the reader re-checks the key",
+		.story = "type-stable memory (SLAB_TYPESAFE_BY_RCU): the device is freed at once "
+			 "and its memory reused for the next; the reader re-checks the key",
 		.create = ts_create,
 		.reader_start = reader_start,
 		.reader_stop = reader_stop,
