@@ -140,7 +140,12 @@ double ThreadCpuSeconds() {
 // A window of time, not a count: with more threads than CPUs the row's loop is time-sliced,
 // and the paired loop must run as long, all threads at once, to be time-sliced alike (timed by
 // iterations, a short loop finished within one slice and read as if it had a CPU to itself).
-void PairedWindow(RowRun &r, double seconds) {
+// With more threads than CPUs, at least kSliceWindow: many scheduler time slices (a few ms each),
+// so that where the slices fall averages out.
+constexpr double kSliceWindow = 0.02;
+
+void PairedWindow(RowRun &r, double seconds, bool oversubscribed) {
+  if (oversubscribed) seconds = std::max(seconds, kSliceWindow);
   uint64_t chunk = 64;
   double cpu0 = ThreadCpuSeconds();
   Clock::time_point t0 = Clock::now(), t = t0;
@@ -279,7 +284,7 @@ Instructions ReadInstructions(const std::string &file) {
       rows[line.substr(0, tab)] = line.substr(tab + 1);
   }
   if (id.empty() || id != own) {
-    in.note = "instr: not shown, " + file + " was counted on another build (build id " +
+    in.note = "instr: not shown: " + file + " was counted on another build\n  (build id " +
               (id.empty() ? "none" : id.substr(0, 12)) + ", this one " + own.substr(0, 12) +
               "); bazel run //bench:instructions recounts";
     return in;
@@ -601,7 +606,7 @@ uint64_t bench_loop_begin(bench_state *s) {
     // Google Benchmark's short runs to size the next, has only the half after.)
     st.PauseTiming();
     double last = r.last_s->load(std::memory_order_relaxed);
-    if (last > 0) PairedWindow(r, last / 2);
+    if (last > 0) PairedWindow(r, last / 2, st.threads() > process_cpu_count);
     st.ResumeTiming();
   }
   r.timing = r.hot;
@@ -628,7 +633,7 @@ void bench_loop_end(bench_state *s) {
     if (r.pair) {
       double took = Seconds(end - r.start);
       r.last_s->store(took, std::memory_order_relaxed);
-      PairedWindow(r, took / 2);
+      PairedWindow(r, took / 2, st.threads() > process_cpu_count);
       double base = r.base_s / r.base_n * 1e9;
       st.counters["base_ns"] = benchmark::Counter(base, benchmark::Counter::kAvgThreads);
       st.counters["x_base"] = benchmark::Counter(own / base, benchmark::Counter::kAvgThreads);

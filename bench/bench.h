@@ -5,16 +5,14 @@
  * A thin C API over benchmark::State and benchmark::Benchmark (bench.cc) so that every pattern's
  * benchmark is written in C, the language of the code it measures. All --benchmark_* flags work.
  *
- *	static void bm_unprotected(bench_state *s)
+ *	static void bm_membarrier(bench_state *s)
  *	{
  *		BENCH_LOOP(s)
- *			bench_sink(atomic_load_explicit(&slot, memory_order_relaxed)->state);
+ *			asym_fence_heavy(true, "example");
  *	}
- *	BENCH_REGISTRATION(register_baseline)
+ *	BENCH_REGISTRATION(register_membarrier)
  *	{
- *		bench *b = bench_register("baseline", bm_unprotected);
- *
- *		bench_use_real_time(bench_thread_range(b, 1, 2));
+ *		bench_use_real_time(bench_register("membarrier", bm_membarrier));
  *	}
  *
  * Hot-path rows (bench_register_hot_path, through scenario_bench.h) get more: a thread sweep,
