@@ -2,10 +2,14 @@
 /*
  * The rundown lab: FreeBSD lagg's ioctl against lagg_clone_destroy, plugged into the one
  * teardown scenario. Two naive twins (the reference counts the wrong object; check, then
- * increment) and three fixes (one-word rundown, last reference frees, cache-aware rundown).
+ * increment) and four fixes (one-word rundown, last reference frees, cache-aware rundown,
+ * percpu_ref), with percpu_ref's own naive twin (kill sums the counters with no grace period).
  */
 #include "patterns/common/compiler.h"
 #include "patterns/common/futex.h"
+/* percpu_ref's gets stop between their mode load and their count in the forced schedule. */
+#define PERCPU_REF_GET_COUNTING() SCENARIO_READER_WINDOW()
+#include "patterns/rundown/percpu_ref.h"
 #include "patterns/rundown/lagg.h"
 #include "scenario/scenario.h"
 
@@ -281,6 +285,121 @@ static void ca_churn_reader_stop(void *reg)
 		rundown_ca_unregister_thread();
 }
 
+/*
+ * Fix 4: percpu_ref (Linux). The ioctl's get adds to its own counter; clone_destroy kills the
+ * ref, which switches it to atomic mode after a grace period, and waits for release, which
+ * runs when the exact count reaches zero; then it frees the softc and the counters.
+ */
+struct lagg_pcpu {
+	struct rundown_lagg_ifnet *ifp;
+	struct percpu_ref ref;
+	_Atomic uint32_t released;	/* futex: release has run */
+};
+
+static void pcpu_release(struct percpu_ref *ref)
+{
+	struct lagg_pcpu *lp = teardown_container_of(ref, struct lagg_pcpu, ref);
+
+	SCENARIO_NOTE("release: the count is zero; wakes clone_destroy");
+	/* release: every holder's uses (the last put's acquire RMW) before the free. */
+	atomic_store_explicit(&lp->released, 1, memory_order_release);
+	futex_wake_all(&lp->released);
+}
+
+static void pcpu_confirm(struct percpu_ref *ref)
+{
+	(void)ref;
+	SCENARIO_NOTE("confirm: every get now sees the ref dead; the count is exact");
+}
+
+static void *pcpu_create(struct device *dev)
+{
+	struct lagg_pcpu *lp = teardown_malloc("rundown", sizeof(*lp));
+
+	lp->ifp = rundown_lagg_ifnet_new(dev);
+	atomic_init(&lp->released, 0);
+	percpu_ref_init(&lp->ref, pcpu_release);
+	return lp;
+}
+
+static void pcpu_destroy(void *reg)
+{
+	struct lagg_pcpu *lp = reg;
+
+	lagg_destroy(lp->ifp);
+	free(lp);
+}
+
+static struct device *pcpu_enter(struct lagg_pcpu *lp)
+{
+	if (!percpu_ref_tryget_live(&lp->ref))
+		return NULL;
+	return rundown_lagg_softc_of(lp->ifp)->sc_dev;	/* published until release */
+}
+
+static void pcpu_exit(struct lagg_pcpu *lp, struct device *dev)
+{
+	(void)dev;
+	percpu_ref_put(&lp->ref);
+}
+
+SCENARIO_DEFINE_CALLBACK(pcpu_callback, struct lagg_pcpu, pcpu_enter, pcpu_exit)
+
+static void pcpu_reader_start(void *reg)
+{
+	(void)reg;
+	percpu_ref_register_thread();
+}
+
+static void pcpu_reader_stop(void *reg)
+{
+	(void)reg;
+	percpu_ref_unregister_thread();
+}
+
+/* After kill: release has run, or will on the last put. */
+static void pcpu_wait_released(struct lagg_pcpu *lp)
+{
+	/* acquire: pairs with pcpu_release()'s store. */
+	if (!atomic_load_explicit(&lp->released, memory_order_acquire)) {
+		SCENARIO_NOTE("waits for release");
+		SCENARIO_TEARDOWN_BLOCKS();
+	}
+	while (!atomic_load_explicit(&lp->released, memory_order_acquire))
+		futex_wait_while(&lp->released, 0);
+	rundown_lagg_softc_free(lagg_unpublish(lp->ifp));
+	percpu_ref_exit(&lp->ref);
+}
+
+/* quote: percpu_teardown */
+static void pcpu_teardown(void *reg)
+{
+	struct lagg_pcpu *lp = reg;
+
+	percpu_ref_kill_and_confirm(&lp->ref, pcpu_confirm);
+	pcpu_wait_released(lp);
+}
+/* end quote: percpu_teardown */
+
+/* Naive: kill switches to atomic mode and sums the counters at once, with no grace period. */
+/* quote: percpu_naive_kill */
+static void pcpu_no_grace_teardown(void *reg)
+{
+	struct lagg_pcpu *lp = reg;
+	int64_t last;
+
+	atomic_fetch_or_explicit(&lp->ref.mode, PERCPU_REF_ATOMIC | PERCPU_REF_DEAD,
+				 memory_order_seq_cst);
+	SCENARIO_NOTE("kill: mode = ATOMIC|DEAD; sums the counters at once");
+	percpu_ref_fold(&lp->ref);	/* a get that read "percpu" may not have counted yet */
+	pcpu_confirm(&lp->ref);
+	last = percpu_ref_put_atomic(&lp->ref);
+	if (last <= 1)
+		percpu_ref_put_done(&lp->ref, last);
+	pcpu_wait_released(lp);
+}
+/* end quote: percpu_naive_kill */
+
 static const struct scenario_variant rundown_variants[] = {
 	{
 		.name = "naive",
@@ -351,6 +470,29 @@ static const struct scenario_variant rundown_variants[] = {
 		.callback = ca_churn_callback,
 		.teardown = ca_teardown,
 		.destroy = lagg_destroy,
+	},
+	{
+		.name = "percpu_ref_no_grace_period",
+		.story = "percpu_ref whose kill sums the per-thread counters without waiting for a "
+			 "grace period: a get that read percpu mode counts after the sum",
+		.expect = "heap-use-after-free",
+		.create = pcpu_create,
+		.reader_start = pcpu_reader_start,
+		.reader_stop = pcpu_reader_stop,
+		.callback = pcpu_callback,
+		.teardown = pcpu_no_grace_teardown,
+		.destroy = pcpu_destroy,
+	},
+	{
+		.name = "percpu_ref",
+		.story = "percpu_ref: per-thread counters; kill switches to atomic mode after a "
+			 "grace period; release runs when the exact count reaches zero",
+		.create = pcpu_create,
+		.reader_start = pcpu_reader_start,
+		.reader_stop = pcpu_reader_stop,
+		.callback = pcpu_callback,
+		.teardown = pcpu_teardown,
+		.destroy = pcpu_destroy,
 	},
 };
 
