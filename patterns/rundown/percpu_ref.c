@@ -146,6 +146,7 @@ static void percpu_ref_wait_section(unsigned i, uint32_t seq)
 {
 	SCENARIO_NOTE("percpu_ref_kill: a get or put is between its mode load and its count");
 	SCENARIO_TEARDOWN_BLOCKS();
+	PERCPU_REF_TEST_POINT(PERCPU_REF_SCAN_WAITS);
 	/* acquire: pairs with section_end's release; the section's counter update is ours. */
 	for (unsigned spins = 0; atomic_load_explicit(&percpu_ref_slots[i].seq,
 						      memory_order_acquire) == seq; spins++) {

@@ -111,11 +111,23 @@ void percpu_ref_put_done(struct percpu_ref *ref, int64_t old);
 void percpu_ref_fold(struct percpu_ref *ref);
 
 /*
+ * Test points, compiled in only by the unit test's build of percpu_ref.c (it defines the
+ * function): a get has read "percpu" and is about to count; kill's scan found a section open.
+ */
+enum percpu_ref_point { PERCPU_REF_COUNTING, PERCPU_REF_SCAN_WAITS };
+#ifdef PERCPU_REF_TEST_POINTS
+void percpu_ref_test_point(enum percpu_ref_point at);
+#define PERCPU_REF_TEST_POINT(at) percpu_ref_test_point(at)
+#else
+#define PERCPU_REF_TEST_POINT(at) ((void)0)
+#endif
+
+/*
  * Where a get that has read "percpu" stops before it counts. The rundown lab's variants define
  * it before including this file, to hold a reader there while kill runs.
  */
 #ifndef PERCPU_REF_GET_COUNTING
-#define PERCPU_REF_GET_COUNTING() ((void)0)
+#define PERCPU_REF_GET_COUNTING() PERCPU_REF_TEST_POINT(PERCPU_REF_COUNTING)
 #endif
 
 static inline struct percpu_ref_slot *percpu_ref_section_begin(void)
