@@ -36,8 +36,8 @@
  * Without membarrier (old kernel, seccomp) the reader pays a full fence instead (store-load,
  * as in ck_epoch_begin). TEPOCH_NO_MEMBARRIER=1 forces that mode at start-up. The fence buys
  * the advancer ck_epoch's shortcut: a record seen outside any section after the advancer's own
- * fence is settled, so a tepoch_synchronize() whose first scan sees every other record outside
- * ends there, without a step and without waiting for a reader's next enter.
+ * fence is settled, so a tepoch_synchronize() with a scan after that fence that sees every other
+ * record outside (it tries a few) ends there, without a step or a wait for a reader's next enter.
  *
  * The epoch wraps. Its field has TEPOCH_EPOCH_BITS bits (47 on a 64-bit target, 15 on a 32-bit
  * one), and the step after the last epoch leads to 0. Every comparison counts steps on that
