@@ -84,11 +84,14 @@ static const struct torture_fix *const torture_fixes[] = {
 	&torture_flag, &torture_drwlock, &torture_rundown, &torture_kref, &torture_rundown_ca,
 	&torture_remove_lock, &torture_trcu, &torture_trcu_qsbr, &torture_tepoch,
 	&torture_registry, &torture_lookup,
+	&torture_hazptr,
+	&torture_percpu_ref,
 };
 
 static const char *const torture_no_membarrier_envs[] = {
 	"DRWLOCK_NO_MEMBARRIER", "RUNDOWN_CA_NO_MEMBARRIER", "TRCU_NO_MEMBARRIER",
 	"TEPOCH_NO_MEMBARRIER",
+	"HAZPTR_NO_MEMBARRIER",
 };
 
 /* The pool: a FIFO under a mutex (a kref destructor runs on whichever thread puts last). */

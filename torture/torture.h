@@ -72,6 +72,8 @@ struct torture_fix {
 extern const struct torture_fix torture_flag, torture_drwlock, torture_rundown,
 	torture_kref, torture_rundown_ca, torture_remove_lock, torture_trcu, torture_trcu_qsbr,
 	torture_tepoch, torture_registry, torture_lookup;
+extern const struct torture_fix torture_hazptr;
+extern const struct torture_fix torture_percpu_ref;
 
 /* The highest generation whose retirement has completed (its grace period, its wait). */
 extern _Atomic uint64_t torture_done;
