@@ -55,7 +55,7 @@
 #include "scenario/hooks.h"
 
 #define HAZPTR_SLOTS 2		/* hazard slots per record (a list walk needs two) */
-#define HAZPTR_MAX_RECORDS 64	/* registered threads per domain */
+#define HAZPTR_MAX_RECORDS 128	/* registered threads per domain */
 #define HAZPTR_SCAN_MIN 16	/* the smallest threshold */
 
 /* Embedded in an object retired with hazptr_retire(), like folly's hazptr_obj_base. */

@@ -279,7 +279,7 @@ Test(misuse, retire_an_object_still_on_a_list)
 
 Test(misuse, more_threads_than_records)
 {
-	ASSERT_MISUSE(too_many_threads, "hazptr_register: all 64 records are in use");
+	ASSERT_MISUSE(too_many_threads, "hazptr_register: all 128 records are in use");
 }
 
 Test(misuse, protect_on_a_slot_out_of_range)
