@@ -44,6 +44,19 @@ void percpu_ref_init(struct percpu_ref *ref, percpu_ref_func_t *release)
 	atomic_init(&ref->mode, 0);
 }
 
+void percpu_ref_reinit(struct percpu_ref *ref)
+{
+	if (!percpu_ref_is_zero(ref))
+		teardown_misuse("rundown", "percpu_ref_reinit on a ref that is still live "
+				"(kill it and wait for release first)");
+	/* No section counts in atomic mode: the counters are ours until the store of mode. */
+	for (unsigned i = 0; i < PERCPU_REF_MAX_THREADS; i++)
+		atomic_store_explicit(&ref->counters[i].n, 0, memory_order_relaxed);
+	atomic_store_explicit(&ref->count, PERCPU_REF_BIAS + 1, memory_order_relaxed);
+	/* release: pairs with the gets' acquire load of mode; counters and count come first. */
+	atomic_store_explicit(&ref->mode, 0, memory_order_release);
+}
+
 void percpu_ref_exit(struct percpu_ref *ref)
 {
 	if (!percpu_ref_is_zero(ref))
@@ -93,9 +106,10 @@ void percpu_ref_unregistered_misuse(void)
 
 bool percpu_ref_get_atomic(struct percpu_ref *ref, bool live_only)
 {
-	int64_t old = atomic_load_explicit(&ref->count, memory_order_relaxed);
+	int64_t old;
 
-	if (live_only && (atomic_load_explicit(&ref->mode, memory_order_relaxed) &
+	/* acquire: as the inline path's load; a reinit's count is seen with its mode. */
+	if (live_only && (atomic_load_explicit(&ref->mode, memory_order_acquire) &
 			  PERCPU_REF_DEAD))
 		return false;
 	/* Relaxed, as refcount_inc: the caller's reference keeps the object. */

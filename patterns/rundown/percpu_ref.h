@@ -38,7 +38,7 @@
  *
  * Contract (as Linux): percpu_ref_register_thread() before a thread's first get (at most
  * PERCPU_REF_MAX_THREADS at once); get only while holding a reference (else tryget_live); one
- * put per get (on any thread); kill once; exit after release has run. A get or put may run on
+ * put per get (on any thread); kill once; exit or reinit after release has run. A get or put may run on
  * a different thread from its pair: the counters are summed, not matched. Misuse aborts with
  * "teardown: rundown: misuse: ...".
  */
@@ -81,6 +81,8 @@ struct percpu_ref_slot {
 
 /* percpu_ref_init(ref, release, 0, gfp): live, percpu mode, one reference (the initial one). */
 void percpu_ref_init(struct percpu_ref *ref, percpu_ref_func_t *release);
+/* A released ref back to percpu mode with one reference, for reuse (percpu_ref_reinit). */
+void percpu_ref_reinit(struct percpu_ref *ref);
 /* Frees the counters. Only once release has run. */
 void percpu_ref_exit(struct percpu_ref *ref);
 void percpu_ref_register_thread(void);
@@ -164,8 +166,12 @@ static inline void percpu_ref_counter_add(struct percpu_ref *ref, uint64_t delta
 
 static inline bool percpu_ref_percpu_mode(struct percpu_ref *ref)
 {
-	/* Relaxed: the section's barrier pairing decides what it may see (top of this file). */
-	return !(atomic_load_explicit(&ref->mode, memory_order_relaxed) & PERCPU_REF_ATOMIC);
+	/*
+	 * acquire (a plain mov on x86): pairs with percpu_ref_reinit()'s release store, so a get
+	 * of the new life sees its zeroed counters (Linux: the address dependency through
+	 * percpu_count_ptr). Against kill, the section's barrier pairing decides what it sees.
+	 */
+	return !(atomic_load_explicit(&ref->mode, memory_order_acquire) & PERCPU_REF_ATOMIC);
 }
 
 /* quote: percpu_tryget_live */
