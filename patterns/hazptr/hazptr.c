@@ -171,7 +171,7 @@ size_t hazptr_scan(struct hazptr_rec *r)
 	n = atomic_load_explicit(&d->n_recs, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++)
 		for (unsigned s = 0; s < HAZPTR_SLOTS; s++) {
-			/* Acquire pairs with hazptr_clear()'s release: the reader's use first (2). */
+			/* Acquire pairs with hazptr_clear()'s release: its use first (2). */
 			void *h = atomic_load_explicit(&d->rec[i].slot[s], memory_order_acquire);
 
 			if (h)
