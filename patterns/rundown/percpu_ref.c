@@ -147,7 +147,7 @@ void percpu_ref_fold(struct percpu_ref *ref)
 	old = atomic_fetch_add_explicit(&ref->count, (int64_t)sum - PERCPU_REF_BIAS,
 					memory_order_acq_rel);
 	now = old + (int64_t)sum - PERCPU_REF_BIAS;
-	SCENARIO_NOTE("percpu_ref: counters sum to %lld; the count is exact: %lld",
+	SCENARIO_NOTE("percpu_ref: counters sum to %lld; count = %lld",
 		      (long long)(int64_t)sum, (long long)now);
 	if (now < 1)	/* the switch's own reference is still in it */
 		teardown_misuse("rundown", "percpu_ref_put without a reference (more puts than "
