@@ -84,7 +84,6 @@ static const struct torture_fix *const torture_fixes[] = {
 	&torture_flag, &torture_drwlock, &torture_rundown, &torture_kref, &torture_rundown_ca,
 	&torture_remove_lock, &torture_trcu, &torture_trcu_qsbr, &torture_tepoch,
 	&torture_registry, &torture_lookup,
-	&torture_percpu_ref,
 	&torture_hazptr,
 	&torture_percpu_ref,
 };

@@ -72,7 +72,6 @@ struct torture_fix {
 extern const struct torture_fix torture_flag, torture_drwlock, torture_rundown,
 	torture_kref, torture_rundown_ca, torture_remove_lock, torture_trcu, torture_trcu_qsbr,
 	torture_tepoch, torture_registry, torture_lookup;
-extern const struct torture_fix torture_percpu_ref;
 extern const struct torture_fix torture_hazptr;
 extern const struct torture_fix torture_percpu_ref;
 
