@@ -132,6 +132,7 @@ void percpu_ref_test_point(enum percpu_ref_point at);
 #define PERCPU_REF_GET_COUNTING() PERCPU_REF_TEST_POINT(PERCPU_REF_COUNTING)
 #endif
 
+/* quote: percpu_section */
 static inline struct percpu_ref_slot *percpu_ref_section_begin(void)
 {
 	unsigned self = percpu_ref_self;
@@ -154,6 +155,7 @@ static inline void percpu_ref_section_end(struct percpu_ref_slot *s)
 	atomic_store_explicit(&s->seq, atomic_load_explicit(&s->seq, memory_order_relaxed) + 1,
 			      memory_order_release);
 }
+/* end quote: percpu_section */
 
 /* Own counter += delta: plain load and store, no locked instruction (this_cpu_add). */
 static inline void percpu_ref_counter_add(struct percpu_ref *ref, uint64_t delta)
