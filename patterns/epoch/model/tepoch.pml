@@ -20,7 +20,16 @@
  *   ONE_STEP    the destructor runs once the epoch is one step past t, not two
  *               (tepoch_run(): epoch_steps(l->head->epoch, now) >= 1, and advance_past < 1).
  *   (none)      the fix, as written.
- *   NO_MEMBARRIER  TEPOCH_NO_MEMBARRIER=1: full fences on both sides.
+ *   NO_MEMBARRIER  TEPOCH_NO_MEMBARRIER=1: full fences on both sides, and the grace period
+ *               (tepoch_synchronize(), tepoch_barrier()) begins with tepoch_all_idle(): after
+ *               the advancer's fence, a scan; if every reader is outside any section, it is
+ *               over without a step.
+ *   NO_ALL_IDLE      with NO_MEMBARRIER: without tepoch_all_idle() (the code before it).
+ *   ALL_IDLE_NO_FENCE  with NO_MEMBARRIER: tepoch_all_idle() without its advancer fence.
+ *   LOCK_DRAINS      with it: registry_lock drains the store buffer, as x86's locked cmpxchg
+ *               does (C11 promises an acquire only; that is the default).
+ *   ALL_IDLE_IGNORES_SECTIONS  with NO_MEMBARRIER: tepoch_all_idle()'s scan takes every
+ *               record for idle, whatever its nest mask.
  *   NO_SETTLE   tepoch_wait_for() without the advancer's membarrier that settles idle records:
  *               a record seen idle counts as settled at once ("fenced" starts true).
  *   NO_READER_FENCE  with NO_MEMBARRIER: tepoch_enter()'s tepoch_reader_fence() removed.
@@ -48,13 +57,15 @@
  *               release store. tepoch_call()'s fetch_add(..., 0) reads without writing: the
  *               write of the same value only offers one more value a reader could acquire.
  * Abstracted away: the registry and registry_lock (NR registered readers, the writer's own
- * record outside any section), gp_lock but with ADVANCER, orphans and adoption, the epoch's
- * wrap and the lap check (tepoch_moved_on()'s seen_a_lap_ago; epochs here stay below 8 and
- * never wrap), the spin counts (each round may spin or go on), the misuse checks other than
- * exit-without-enter.
+ * record outside any section; tepoch_all_idle() gives the lock's acquire its memory effect),
+ * gp_lock but with ADVANCER, tepoch_all_idle()'s rescans (one scan, then the full grace
+ * period), orphans and adoption, the epoch's wrap and the lap check (tepoch_moved_on()'s
+ * seen_a_lap_ago; epochs here stay below 8 and never wrap), the spin counts (each round may spin
+ * or go on), the misuse checks other than exit-without-enter.
  *
- * On WEAK memory, one reader (NR=2 holds too, but takes 30 million states), and WEAK_HIST=5 with
- * NEST or with NO_MEMBARRIER and ADVANCER (more older values stay readable).
+ * On WEAK memory, one reader (NR=2 holds too, but takes 30 million states; with SYNC and
+ * NO_MEMBARRIER it needs more than WEAK_HIST=5), and WEAK_HIST=5 with NEST or with NO_MEMBARRIER
+ * and ADVANCER (more older values stay readable).
  *
  * Safety: assert(!freed) at each use of the object. A futex sleep no one ends is an invalid end
  * state. Liveness (--np): the writer's return is the only progress label.
@@ -383,8 +394,51 @@ inline advance_past(me, t, may_block)
 	e = 0
 }
 
-/* tepoch.c tepoch_grace_period(r) */
-inline grace_period(me)
+#if defined(NO_MEMBARRIER) && !defined(NO_ALL_IDLE)
+/*
+ * tepoch.c tepoch_all_idle(d, self), in the mode without membarrier: under registry_lock, the
+ * advancer's fence, then a scan of every reader's word; clear = 1 when each is outside any
+ * section. The C rescans up to TEPOCH_ALL_IDLE_SCANS times; here one scan, then the full grace
+ * period. That loses nothing: the one scan may run at any moment after the fence, as the last
+ * of the C's scans does, and the failed scans before it only order the advancer's later loads
+ * (acquire), so the one scan can read every value the last could. What the writer does after a
+ * failed check, the full grace period, is correct from any state.
+ */
+inline all_idle(me)
+{
+	/*
+	 * pthread_mutex_lock(&d->registry_lock): an acquire, what C11 promises of a lock, not the
+	 * drain of x86's locked cmpxchg (LOCK_DRAINS), which an Arm lock does not give: a store
+	 * before an acquire may still wait in the buffer when the loads after it are performed.
+	 * The unlock is a release no reader acquires (readers never take the lock): nothing.
+	 */
+#if defined(WEAK) || defined(LOCK_DRAINS)
+	d_step { RMW_LOCKED(me); RMW_ACQ(me); RMW_END };
+#endif
+#ifndef ALL_IDLE_NO_FENCE
+	advancer_fence(me);	/* the caller's unpublish, then the scan */
+#endif
+	clear = 1;
+	r = 0;
+	do
+	:: r < NR && clear ->
+		/* tepoch_others_idle(): atomic_load_explicit(&r->word, acquire) & NEST_MASK */
+		LOAD_ACQ(me, WORD + r, w);
+#ifndef ALL_IDLE_IGNORES_SECTIONS
+		if
+		:: DEPTH(w) != 0 -> clear = 0
+		:: else
+		fi;
+#endif
+		r++
+	:: else -> break
+	od;
+	r = 0; w = 0
+}
+#endif
+
+/* tepoch.c tepoch_grace_period(r), after tepoch_all_idle() */
+inline full_grace_period(me)
 {
 #ifdef ADVANCER
 	gp_lock_(me);
@@ -398,6 +452,20 @@ inline grace_period(me)
 	gp_unlock(me);
 #endif
 	e = 0
+}
+
+/* tepoch.c tepoch_grace_period(r): tepoch_synchronize(), and tepoch_barrier() before its runs */
+inline grace_period(me)
+{
+#if defined(NO_MEMBARRIER) && !defined(NO_ALL_IDLE)
+	all_idle(me);
+	if
+	:: clear -> clear = 0	/* every reader outside any section: over, without a step */
+	:: else -> full_grace_period(me)
+	fi
+#else
+	full_grace_period(me)
+#endif
 }
 
 proctype writer()
