@@ -677,6 +677,16 @@ int bench_main(int argc, char **argv) {
                                          "/teardown-instructions.tsv";
   for (int i = 1; i < argc; i++) {
     std::string a = argv[i];
+    if (a == "--help")
+      std::printf("This program's own flags, beside Google Benchmark's (below):\n"
+                  "  --bench_threads=1,2,8      hot-path thread counts (default: 1, 2, 4, ... "
+                  "below the\n"
+                  "                             CPU count, the CPU count, twice it)\n"
+                  "  --bench_clock=wall|cpu     the table by wall time (default) or each "
+                  "thread's CPU time\n"
+                  "  --bench_instructions=FILE  instructions per call from tools/instructions.sh"
+                  "\n                             (default %s/teardown-instructions.tsv)\n\n",
+                  std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
     if (a.rfind("--bench_threads=", 0) == 0)
       threads_flag = a.substr(16), threads_given = true;
     else if (a == "--bench_clock=cpu" || a == "--bench_clock=wall")

@@ -92,5 +92,10 @@ echo "$console" | grep -q "By each thread's CPU time" || fail "--bench_clock=cpu
 out=$("$two_baselines" --benchmark_list_tests=true 2>&1) && fail "two baselines accepted: $out"
 echo "$out" | grep -q 'a second baseline' || fail "two baselines: $out"
 
+help=$("$bin" --help)
+for f in --bench_threads --bench_clock --bench_instructions --benchmark_filter; do
+	echo "$help" | grep -q -- "$f" || fail "--help lacks $f: $help"
+done
+
 "$bin" --benchmark_no_such_flag=1 >/dev/null 2>&1 && fail "an unknown flag must be refused"
 echo "1 passed, 0 failed"
