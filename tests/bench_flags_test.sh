@@ -34,6 +34,12 @@ for bad in 0 x 1,,2 1,999999 ''; do
 		fail "--bench_threads=$bad accepted"
 done
 
+# Pinning: every thread on one CPU of its own while they fit, round robin beyond (2x the CPUs).
+json=$("$bin" --benchmark_filter='^selftest/affinity/' --bench_threads="1,$cpus,$((2 * cpus))" \
+	$tiny --benchmark_repetitions=1 --benchmark_format=json)
+n=$(echo "$json" | grep -c '"pinned_ok": 1.0')
+[ "$n" -eq 3 ] || fail "pinning: $n of 3 runs pinned as documented: $json"
+
 # A twin whose loop never does the work is stopped, not measured as the plain section.
 out=$("$bin" --benchmark_filter='^selftest/plain_loop/work/real_time/threads:1$' $tiny \
 	--benchmark_repetitions=1 --benchmark_color=false 2>&1)
