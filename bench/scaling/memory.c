@@ -4,8 +4,9 @@
  * sizes of the patterns' real structures (sizeof, so a change to a struct changes the table).
  *
  * Three kinds of cost:
- *   per object		 what each protected object carries: its lock, ref or shards, or the
- *			 header a deferred free needs (trcu_call, tepoch_call, call_rcu, ck_epoch_call);
+ *   per object		 what each protected object carries: its lock, ref or shards, or
+ *			 the header a deferred free needs (trcu_call, tepoch_call, call_rcu,
+ *			 ck_epoch_call);
  *   per object, thread	 what each thread that uses the object adds to it: a drwlock slot;
  *   once		 per thread or per domain, whatever the number of objects: the reader
  *			 records of RCU and epochs, the cache-aware rundown's wait buckets.

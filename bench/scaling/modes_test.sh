@@ -22,7 +22,8 @@ echo "$list" | grep -v '_fenced/' | grep -q . && fail "writer_fenced has unfence
 
 json=$(one "$fenced" 'scaling/writer/trcu_synchronize_fenced/idle/readers:1/real_time')
 echo "$json" | grep -q '"error_occurred"' && fail "fenced row skipped: $json"
-echo "$json" | grep -Eq '"membarrier": 0(\.0+)?(e\+00)?,' || fail "fenced row used membarrier: $json"
+echo "$json" | grep -Eq '"membarrier": 0(\.0+)?(e\+00)?,' ||
+	fail "fenced row used membarrier: $json"
 
 json=$(one "$writer" 'scaling/writer/trcu_synchronize/idle/readers:1/real_time')
 if echo "$json" | grep -q '"error_occurred"'; then

@@ -135,7 +135,10 @@ static void readers_start(const struct scaling_op *op, int n, bool active)
 	if (sched_getaffinity(0, sizeof(readers.writer_saved), &readers.writer_saved))
 		teardown_die("scaling", errno, "sched_getaffinity");
 	pin(pthread_self(), 0);
-	if ((err = pthread_attr_init(&attr)) || (err = pthread_attr_setstacksize(&attr, READER_STACK)))
+	err = pthread_attr_init(&attr);
+	if (!err)
+		err = pthread_attr_setstacksize(&attr, READER_STACK);
+	if (err)
 		teardown_die("scaling", err, "pthread_attr");
 	for (int i = 0; i < n; i++) {
 		readers.arg[i].i = i;
@@ -200,7 +203,8 @@ static void run(bench_state *s, const struct scaling_op *op, bool active)
 	if (op->uses_membarrier) {
 		membarrier = op->uses_membarrier();
 		if (membarrier != !fenced(op)) {
-			bench_skip_with_error(s, "the lab is not in the mode this row is named for");
+			bench_skip_with_error(s, "the lab is not in the mode this row is "
+						 "named for");
 			return;
 		}
 	}
