@@ -381,6 +381,35 @@ static void pcpu_teardown(void *reg)
 }
 /* end quote: percpu_teardown */
 
+/*
+ * The same, with ioctl threads that register, make two calls and unregister, again and again:
+ * a slot, and its counter in the ref and its section word, pass from a thread that left to one
+ * that arrives while kill runs.
+ */
+static _Thread_local unsigned pcpu_churn_calls;	/* odd: registered, between two calls */
+
+static long pcpu_churn_callback(void *reg)
+{
+	long state;
+
+	if (pcpu_churn_calls++ % 2 == 0)
+		percpu_ref_register_thread();
+	state = pcpu_callback(reg);
+	if (pcpu_churn_calls % 2 == 0 || state == SCENARIO_DECLINED) {
+		percpu_ref_unregister_thread();
+		pcpu_churn_calls = 0;
+	}
+	return state;
+}
+
+static void pcpu_churn_reader_stop(void *reg)
+{
+	(void)reg;
+	if (pcpu_churn_calls % 2)
+		percpu_ref_unregister_thread();
+	pcpu_churn_calls = 0;
+}
+
 /* Naive: kill switches to atomic mode and sums the counters at once, with no grace period. */
 /* quote: percpu_naive_kill */
 static void pcpu_no_grace_teardown(void *reg)
@@ -491,6 +520,16 @@ static const struct scenario_variant rundown_variants[] = {
 		.reader_start = pcpu_reader_start,
 		.reader_stop = pcpu_reader_stop,
 		.callback = pcpu_callback,
+		.teardown = pcpu_teardown,
+		.destroy = pcpu_destroy,
+	},
+	{
+		.name = "percpu_ref_churn",
+		.story = "percpu_ref, with ioctl threads that register, make two calls and "
+			 "unregister, again and again, while kill runs",
+		.create = pcpu_create,
+		.reader_stop = pcpu_churn_reader_stop,
+		.callback = pcpu_churn_callback,
 		.teardown = pcpu_teardown,
 		.destroy = pcpu_destroy,
 	},
