@@ -44,7 +44,7 @@ REGENERATE = "bazel run //bench/plots"
 RUN_FLAGS = ["--benchmark_repetitions=5"]
 
 # Benchmark name prefix -> the pattern (chapter) whose figures show it.
-GROUP_OF = {"liburcu": "rcu", "ck_epoch": "epoch"}
+GROUP_OF = {"liburcu": "rcu", "ck_epoch": "epoch", "ck_hp": "hazptr"}
 GROUP_TITLE = {
     "global_flag": "Chapter 1, the global flag",
     "rwlock": "Chapter 2, the reader-writer lock",
@@ -54,6 +54,7 @@ GROUP_TITLE = {
     "epoch": "Chapter 6, epochs (ours and Concurrency Kit)",
     "lookup": "Chapter 9, RCU plus a reference count",
     "registry": "Chapter 10, the registration point that drains",
+    "hazptr": "Chapter 11, hazard pointers (ours and Concurrency Kit)",
 }
 BASELINE = "baseline/unprotected"
 WORK = "work"           # the last name component of a hot-path row's with-work twin
