@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "patterns/rundown/rundown_ca.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,20 @@ _Thread_local unsigned rundown_ca_self;
 bool rundown_ca_membarrier;
 static _Atomic uint64_t rundown_ca_slots;	/* bit i: shard i belongs to a registered thread */
 struct rundown_ca_bucket rundown_ca_buckets[RUNDOWN_CA_BUCKETS];
+struct rundown_ca_waits rundown_ca_waits;
+
+/* The offset of shard `slot` in struct rundown_ca (never 0: the state comes first), and back. */
+static unsigned rundown_ca_offset_of(unsigned slot)
+{
+	return (unsigned)(offsetof(struct rundown_ca, shard) +
+			  slot * sizeof(struct rundown_ca_shard));
+}
+
+static unsigned rundown_ca_my_slot(void)
+{
+	return (unsigned)((rundown_ca_self - offsetof(struct rundown_ca, shard)) /
+			  sizeof(struct rundown_ca_shard));
+}
 
 /* Scans of the shards (about 30 ns each) a waiter makes before it sleeps. */
 #define RUNDOWN_CA_SPIN_SCANS 100
@@ -76,7 +91,7 @@ void rundown_ca_register_thread(void)
 	} while (!atomic_compare_exchange_weak_explicit(&rundown_ca_slots, &used,
 							used | (1ull << slot), memory_order_acquire,
 							memory_order_relaxed));
-	rundown_ca_self = slot + 1;
+	rundown_ca_self = rundown_ca_offset_of(slot);
 }
 
 void rundown_ca_unregister_thread(void)
@@ -85,7 +100,7 @@ void rundown_ca_unregister_thread(void)
 		teardown_misuse("rundown", "rundown_ca_unregister_thread on a thread that is not "
 			       "registered");
 	/* release: our uses, under this shard, happen before the next owner's (see register). */
-	atomic_fetch_and_explicit(&rundown_ca_slots, ~(1ull << (rundown_ca_self - 1)),
+	atomic_fetch_and_explicit(&rundown_ca_slots, ~(1ull << rundown_ca_my_slot()),
 				  memory_order_release);
 	rundown_ca_self = 0;
 }
@@ -107,7 +122,7 @@ void rundown_ca_acquire_slow(struct rundown_ca_shard *s)
 	atomic_store_explicit(&s->held, held + 1, memory_order_relaxed);	/* as in acquire */
 }
 
-void rundown_ca_release_slow(struct rundown_ca_bucket *q, struct rundown_ca_shard *s)
+void rundown_ca_release_slow(uintptr_t where, struct rundown_ca_shard *s)
 {
 	uint32_t held = atomic_load_explicit(&s->held, memory_order_relaxed);
 
@@ -116,7 +131,19 @@ void rundown_ca_release_slow(struct rundown_ca_bucket *q, struct rundown_ca_shar
 			       "rundown_ca_acquire on this thread");
 	/* Nested: the same steps as rundown_ca_release(), with held - 1. */
 	atomic_store_explicit(&s->held, held - 1, memory_order_release);
-	rundown_ca_released(q);
+	rundown_ca_released(where);
+}
+
+void rundown_ca_wake(uintptr_t where)
+{
+	struct rundown_ca_bucket *q = rundown_ca_bucket_of(where);
+
+	/*
+	 * Relaxed, as the load of waits before it: the reader fence in rundown_ca_released() orders
+	 * both after our drop, and a wait stores both counts before its writer fence.
+	 */
+	if (atomic_load_explicit(&q->waiters, memory_order_relaxed) != 0)
+		rundown_ca_wake_waiters(q);
 }
 
 /* quote: ca_wake */
@@ -173,7 +200,7 @@ static bool rundown_ca_begin_wait(struct rundown_ca *ca)
 /* quote: ca_wait */
 void rundown_ca_wait_for_release(struct rundown_ca *ca)
 {
-	struct rundown_ca_bucket *q = rundown_ca_bucket_of(ca);
+	struct rundown_ca_bucket *q = rundown_ca_bucket_of((uintptr_t)ca);
 	uint64_t holders;
 
 	if (!rundown_ca_begin_wait(ca)) {
@@ -183,17 +210,18 @@ void rundown_ca_wait_for_release(struct rundown_ca *ca)
 	}
 	/* Cheap to see, and it would never end: a thread waiting for its own protection. */
 	if (rundown_ca_self &&
-	    atomic_load_explicit(&ca->shard[rundown_ca_self - 1].held, memory_order_relaxed))
+	    atomic_load_explicit(&rundown_ca_my_shard(ca)->held, memory_order_relaxed))
 		teardown_misuse("rundown", "rundown_ca_wait_for_release on a thread that holds "
 			       "protection on this ref (it would wait for itself)");
 	ca->wait_sleeps = 0;
 	SCENARIO_NOTE("rundown_ca_wait: sets ACTIVE; membarrier");
-	/* Announce the wait before the barrier, so one barrier serves both pairs. */
+	/* Announce the wait (both counts) before the barrier, so one barrier serves both pairs. */
 	atomic_fetch_add_explicit(&q->waiters, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rundown_ca_waits.n, 1, memory_order_relaxed);
 	/*
-	 * The switch: state and waiters, then the shards. After this barrier every reader either
-	 * sees ACTIVE or has its count where our scan will find it, and every releaser whose drop
-	 * our scans miss sees waiters and wakes the bucket (see the top of rundown_ca.h).
+	 * The switch: state and the two counts, then the shards. After this barrier every reader
+	 * either sees ACTIVE or has its count where our scan will find it, and every releaser whose
+	 * drop our scans miss sees both counts and wakes the bucket (see the top of rundown_ca.h).
 	 */
 	rundown_ca_writer_fence();
 	/* Holders' sections are short: rescan a while before sleeping. */
@@ -216,6 +244,7 @@ void rundown_ca_wait_for_release(struct rundown_ca *ca)
 		ca->wait_sleeps++;
 		futex_wait_while(&q->seq, seq);
 	}
+	atomic_fetch_sub_explicit(&rundown_ca_waits.n, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&q->waiters, 1, memory_order_relaxed);
 	/* release: a later wait that finds the ref run down returns after this drain. */
 	atomic_store_explicit(&ca->state, RUNDOWN_CA_ACTIVE, memory_order_release);

@@ -8,12 +8,12 @@
  *
  * The hot path:   acquire: load state; if ACTIVE: fail (the count is left alone);
  *                          held++ (own shard); load state; if ACTIVE: held--, fail
- *                 release: held-- (own shard); then only the wait bucket: load waiters; if set,
- *                          wake the bucket
+ *                 release: held-- (own shard); load the count of waits in progress; if set:
+ *                          (out of line) find the ref's wait bucket; if it has waiters, wake it
  * (held++ and held-- store the constants 1 and 0 when not nested; nesting goes out of line.)
- * Teardown:       state = ACTIVE|DRAINING (the switch to slow mode); waiters++ on the bucket;
- *                 membarrier; sum the shards until the sum is 0, sleeping on the bucket between
- *                 sums; waiters--; state = ACTIVE.
+ * Teardown:       state = ACTIVE|DRAINING (the switch to slow mode); waiters++ on the bucket and
+ *                 waits++; membarrier; sum the shards until the sum is 0, sleeping on the bucket
+ *                 between sums; waiters-- and waits--; state = ACTIVE.
  *
  * Why the switch is safe (the one ordering argument, used twice): each side stores, then loads
  * what the other stored; acquire: held, then state; wait: state, then held. The reader orders
@@ -22,12 +22,16 @@
  * running passes one when it is switched out), so in each reader that barrier falls either after
  * its store of held, which the writer's scan then sees and waits for, or before its load of
  * state, which then sees ACTIVE and turns the reader away. Release and the writer's sleep are the
- * same pair on (held, waiters). Without membarrier both sides use a full fence (store-buffering).
+ * same pair on (held, waits and waiters): both counts are stored before the writer's barrier, both
+ * loaded after the reader's. Without membarrier both sides use a full fence (store-buffering).
  *
  * Why the owner may free the ref the moment wait returns: the store that drops a releaser's count
  * is what lets the wait return, so after it a releaser must not touch the ref. It does not: the
  * waiter sleeps in a bucket of a static table, chosen by the ref's address (as Linux's
  * wake_up_var() does), and a releaser reads and wakes only that bucket, which is never freed.
+ * It computes the bucket from the ref's address, kept as a number before the drop, and only when
+ * the process-wide count of waits in progress says a wait exists: the common release reads one
+ * shared word that only waits write.
  * A wake can reach a waiter of another ref that hashes to the same bucket; that waiter rescans
  * and sleeps again. What the wait cannot cover is an acquire that has not stored its count yet:
  * the ref must outlive every acquire attempt, not only every holder (the owner stops handing it
@@ -75,6 +79,11 @@ struct rundown_ca_bucket {
 	_Atomic uint32_t seq;	/* futex: bumped by every wake */
 };
 
+/* Waits in progress on any ref: read by every release, written by waits only; its own line. */
+struct rundown_ca_waits {
+	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t n;
+};
+
 /* ExAllocateCacheAwareRundownProtection / ExFreeCacheAwareRundownProtection. */
 struct rundown_ca *rundown_ca_new(void);
 void rundown_ca_free(struct rundown_ca *ca);
@@ -90,16 +99,19 @@ bool rundown_ca_uses_membarrier(void);
 /* private: called only by the inline functions below; not API */
 /* Where waits sleep (rundown_ca_bucket_of picks one). */
 extern struct rundown_ca_bucket rundown_ca_buckets[RUNDOWN_CA_BUCKETS];
-/* This thread's shard index plus one; 0 while unregistered. */
+/* The byte offset of this thread's shard in struct rundown_ca; 0 while unregistered. */
 extern _Thread_local unsigned rundown_ca_self __attribute__((tls_model("initial-exec")));
+extern struct rundown_ca_waits rundown_ca_waits;
 /* Decided once, before main(); the unit tests clear it to run the fenced mode. */
 extern bool rundown_ca_membarrier;
 /* An acquire or release on a thread that did not register. Aborts. */
 void rundown_ca_unregistered_misuse(void) __attribute__((noreturn, cold));
 /* A nested acquire (the shard already counts one), or misuse (count overflow). */
 void rundown_ca_acquire_slow(struct rundown_ca_shard *s);
-/* A nested release, or misuse (release without acquire). */
-void rundown_ca_release_slow(struct rundown_ca_bucket *q, struct rundown_ca_shard *s);
+/* A nested release, or misuse (release without acquire). `where`: the ref's address. */
+void rundown_ca_release_slow(uintptr_t where, struct rundown_ca_shard *s);
+/* A wait is in progress somewhere: wakes the bucket of the ref at `where` if it has waiters. */
+void rundown_ca_wake(uintptr_t where);
 /* A wait sleeps in the bucket: wakes every waiter there. */
 void rundown_ca_wake_waiters(struct rundown_ca_bucket *q);
 
@@ -124,34 +136,36 @@ static inline void rundown_ca_reader_fence(void)
 }
 
 /* The bucket of a ref: computed from its address only, never from what it points to. */
-static inline struct rundown_ca_bucket *rundown_ca_bucket_of(const struct rundown_ca *ca)
+static inline struct rundown_ca_bucket *rundown_ca_bucket_of(uintptr_t where)
 {
-	return &rundown_ca_buckets[(uint32_t)(((uintptr_t)ca / TEARDOWN_CACHE_LINE) *
-					      0x9e3779b1u) >> (32 - 4)];
+	return &rundown_ca_buckets[(uint32_t)((where / TEARDOWN_CACHE_LINE) * 0x9e3779b1u) >>
+				   (32 - 4)];
 }
 
+/* The shard's offset, not its index, is what the thread keeps: one add finds the shard. */
 static inline struct rundown_ca_shard *rundown_ca_my_shard(struct rundown_ca *ca)
 {
 	unsigned self = rundown_ca_self;
 
 	if (teardown_unlikely(self == 0))
 		rundown_ca_unregistered_misuse();
-	return &ca->shard[self - 1];
+	return (struct rundown_ca_shard *)((char *)ca + self);
 }
 
 /*
  * What a releaser does once its count is down. The ref may be freed from here on (the wait can
- * have seen the 0 and returned), so it touches only the bucket, which is static.
+ * have seen the 0 and returned), so it touches only static words: the count of waits and, if a
+ * wait is in progress, the bucket of `where`, the ref's address as a number.
  */
 /* quote: ca_released */
-static inline void rundown_ca_released(struct rundown_ca_bucket *q)
+static inline void rundown_ca_released(uintptr_t where)
 {
 	RUNDOWN_CA_TEST_POINT(RUNDOWN_CA_RELEASED);
 	SCENARIO_RELEASER_TAIL();
-	/* held, then waiters: pairs with the waiter's waiters, then held (membarrier there). */
+	/* held, then waits: pairs with the waiter's waits, then held (membarrier there). */
 	rundown_ca_reader_fence();
-	if (teardown_unlikely(atomic_load_explicit(&q->waiters, memory_order_relaxed) != 0))
-		rundown_ca_wake_waiters(q);
+	if (teardown_unlikely(atomic_load_explicit(&rundown_ca_waits.n, memory_order_relaxed)))
+		rundown_ca_wake(where);
 }
 /* end quote: ca_released */
 
@@ -160,17 +174,17 @@ static inline void rundown_ca_released(struct rundown_ca_bucket *q)
 static inline void rundown_ca_release(struct rundown_ca *ca)
 {
 	struct rundown_ca_shard *s = rundown_ca_my_shard(ca);
-	struct rundown_ca_bucket *q = rundown_ca_bucket_of(ca);	/* before the count drops */
+	uintptr_t where = (uintptr_t)ca;	/* before the count drops; the bucket's key */
 
 	/* Nested, or not held at all (misuse): out of line. The common case stores a constant. */
 	if (teardown_unlikely(atomic_load_explicit(&s->held, memory_order_relaxed) != 1)) {
-		rundown_ca_release_slow(q, s);
+		rundown_ca_release_slow(where, s);
 		return;
 	}
 	/* release (a plain mov): our uses of the object happen before the waiter's acquire scan. */
 	atomic_store_explicit(&s->held, 0, memory_order_release);
 	SCENARIO_NOTE("rundown_ca_release: own shard 1 -> 0");
-	rundown_ca_released(q);	/* from here on, `ca` may be freed */
+	rundown_ca_released(where);	/* from here on, `ca` may be freed */
 }
 /* end quote: ca_release */
 
