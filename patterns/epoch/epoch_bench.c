@@ -68,7 +68,7 @@ static void synchronize_with_reader(bench_state *s, bool idle_record)
 {
 	struct tepoch_record *rec = &bench_records[0];
 	unsigned long epoch;
-	uint64_t fences;
+	uint64_t fences, scans;
 
 	tepoch_register(&bench_domain, rec);
 	if (idle_record)	/* registered, never entering: settled only by a fence */
@@ -76,6 +76,7 @@ static void synchronize_with_reader(bench_state *s, bool idle_record)
 	bench_reader_start(&reader, reader_loop, NULL);
 	epoch = tepoch_epoch(&bench_domain);
 	fences = bench_domain.n_fences;	/* read with no advancer running */
+	scans = bench_domain.n_scans;
 	BENCH_LOOP(s)
 		tepoch_synchronize(rec);
 	bench_reader_stop(&reader);
@@ -83,6 +84,8 @@ static void synchronize_with_reader(bench_state *s, bool idle_record)
 	bench_counter(s, "steps", (double)(tepoch_epoch(&bench_domain) - epoch),
 		      BENCH_COUNTER_PER_ITERATION);
 	bench_counter(s, "fences", (double)(bench_domain.n_fences - fences),
+		      BENCH_COUNTER_PER_ITERATION);
+	bench_counter(s, "scans", (double)(bench_domain.n_scans - scans),
 		      BENCH_COUNTER_PER_ITERATION);
 	if (idle_record)
 		tepoch_unregister(&bench_records[IDLE_RECORD]);

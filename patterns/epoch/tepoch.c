@@ -93,6 +93,7 @@ void tepoch_init_at(struct tepoch *d, unsigned long epoch)
 	list_init(&d->orphans);
 	atomic_init(&d->n_orphans, 0);
 	d->n_fences = 0;
+	d->n_scans = 0;
 }
 
 void tepoch_init(struct tepoch *d)
@@ -229,6 +230,7 @@ void tepoch_call(struct tepoch_record *r, struct tepoch_entry *entry,
 struct tepoch_scan {
 	unsigned in_old_section;	/* inside a section that began before e: wait for it */
 	unsigned idle_unsettled;	/* outside, last seen before e: a membarrier settles it */
+	unsigned idle_parked;		/* of those, unchanged since before the last step */
 	bool own_thread;		/* one in an old section is the caller's thread's */
 };
 
@@ -251,8 +253,9 @@ static bool tepoch_moved_on(struct tepoch_record *r, unsigned long w, unsigned l
 static struct tepoch_scan tepoch_scan(struct tepoch *d, struct tepoch_record *self,
 				      unsigned long e)
 {
-	struct tepoch_scan s = { 0, 0, false };
+	struct tepoch_scan s = { 0, 0, 0, false };
 
+	d->n_scans++;
 	for (struct tepoch_record *r = d->records; r; r = r->next) {
 		/* acquire: pairs with the reader's release stores (argument 4). */
 		unsigned long w = atomic_load_explicit(&r->word, memory_order_acquire);
@@ -264,6 +267,9 @@ static struct tepoch_scan tepoch_scan(struct tepoch *d, struct tepoch_record *se
 			s.own_thread |= pthread_equal(r->owner, self->owner);
 		} else {
 			s.idle_unsettled++;
+			/* Outside for a whole step and more: parked, not about to enter. */
+			if (epoch_steps(r->seen_at, e) >= 2)
+				s.idle_parked++;
 		}
 	}
 	return s;
@@ -293,9 +299,16 @@ static bool tepoch_wait_for(struct tepoch *d, struct tepoch_record *self, unsign
 			teardown_misuse("epoch", "a wait by a thread inside a section of the same "
 				       "domain, through another record (it would wait for itself "
 				       "forever)");
-		spins = s.in_old_section ? TEPOCH_SPIN_SCANS : TEPOCH_IDLE_SCANS;
+		/*
+		 * Busy readers move on to e by themselves, sooner than a membarrier returns. A parked
+		 * record will not: a membarrier is due anyway, and settles every idle record at once.
+		 */
+		if (s.in_old_section)
+			spins = TEPOCH_SPIN_SCANS;
+		else
+			spins = s.idle_parked ? 0 : TEPOCH_IDLE_SCANS;
 		if (may_block && scans < spins) {
-			teardown_cpu_relax();	/* busy readers move on to e by themselves */
+			teardown_cpu_relax();
 			continue;
 		}
 		if (!s.in_old_section) {

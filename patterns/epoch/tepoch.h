@@ -115,6 +115,7 @@ struct tepoch {
 	struct tepoch_list orphans;		/* retired by records since unregistered */
 	_Atomic size_t n_orphans;		/* written under registry_lock */
 	uint64_t n_fences;	/* membarriers (or fences) advancers issued, under registry_lock */
+	uint64_t n_scans;	/* registry scans in advancers' waits, under registry_lock */
 };
 
 /* One cache line (or two) per record: its word is written on every enter and exit. */
