@@ -211,14 +211,15 @@ static inline void percpu_ref_get(struct percpu_ref *ref)
 static inline void percpu_ref_put(struct percpu_ref *ref)
 {
 	struct percpu_ref_slot *s = percpu_ref_section_begin();
+	bool percpu = percpu_ref_percpu_mode(ref);
 	int64_t old = 2;	/* percpu mode: never the last put */
 
-	if (teardown_likely(percpu_ref_percpu_mode(ref)))
+	if (teardown_likely(percpu))
 		percpu_ref_counter_add(ref, (uint64_t)-1);
 	else
 		old = percpu_ref_put_atomic(ref);
 	percpu_ref_section_end(s);
-	SCENARIO_NOTE("percpu_ref_put: %s", old == 2 ? "own counter - 1" : "atomic count - 1");
+	SCENARIO_NOTE("percpu_ref_put: %s", percpu ? "own counter - 1" : "atomic count - 1");
 	/* Unless we dropped the last reference, `ref` may be freed from here on. */
 	if (teardown_unlikely(old <= 1))
 		percpu_ref_put_done(ref, old);
