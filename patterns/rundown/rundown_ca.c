@@ -60,6 +60,8 @@ struct rundown_ca *rundown_ca_new(void)
 						       sizeof(*ca));
 
 	memset(ca, 0, sizeof(*ca));
+	/* What sends an unregistered thread's acquire or release out of line (rundown_ca.h). */
+	atomic_init(&ca->no_thread.held, RUNDOWN_CA_NO_THREAD);
 	return ca;
 }
 
@@ -114,8 +116,10 @@ void rundown_ca_unregistered_misuse(void)
 
 void rundown_ca_acquire_slow(struct rundown_ca_shard *s)
 {
-	uint32_t held = atomic_load_explicit(&s->held, memory_order_relaxed);
+	uint32_t held;
 
+	rundown_ca_check_registered();	/* if not, s is no_thread (rundown_ca.h) */
+	held = atomic_load_explicit(&s->held, memory_order_relaxed);
 	if (held == UINT32_MAX)
 		teardown_misuse("rundown", "rundown_ca_acquire: more than %u protections held on "
 				"one thread (count overflow)", UINT32_MAX);
@@ -124,8 +128,10 @@ void rundown_ca_acquire_slow(struct rundown_ca_shard *s)
 
 void rundown_ca_release_slow(uintptr_t where, struct rundown_ca_shard *s)
 {
-	uint32_t held = atomic_load_explicit(&s->held, memory_order_relaxed);
+	uint32_t held;
 
+	rundown_ca_check_registered();	/* as in rundown_ca_acquire_slow() */
+	held = atomic_load_explicit(&s->held, memory_order_relaxed);
 	if (held == 0)
 		teardown_misuse("rundown", "rundown_ca_release without a matching "
 			       "rundown_ca_acquire on this thread");

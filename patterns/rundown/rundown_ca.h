@@ -67,7 +67,12 @@ struct rundown_ca_shard {
 	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t held;	/* written by its thread only */
 };
 
+/* held of the shard that an unregistered thread finds: neither 0 nor 1, so both fast paths
+ * leave for their slow path, which aborts. */
+#define RUNDOWN_CA_NO_THREAD UINT32_MAX
+
 struct rundown_ca {
+	struct rundown_ca_shard no_thread;	/* offset 0; held: RUNDOWN_CA_NO_THREAD */
 	TEARDOWN_CACHE_ALIGNED _Atomic uint32_t state;	/* read by every acquire */
 	uint32_t wait_sleeps;	/* how often the last wait slept: for tests and benchmarks */
 	struct rundown_ca_shard shard[RUNDOWN_CA_MAX_THREADS];
@@ -106,9 +111,11 @@ extern struct rundown_ca_waits rundown_ca_waits;
 extern bool rundown_ca_membarrier;
 /* An acquire or release on a thread that did not register. Aborts. */
 void rundown_ca_unregistered_misuse(void) __attribute__((noreturn, cold));
-/* A nested acquire (the shard already counts one), or misuse (count overflow). */
+/* A nested acquire (the shard already counts one), or misuse (an unregistered thread, count
+ * overflow). */
 void rundown_ca_acquire_slow(struct rundown_ca_shard *s);
-/* A nested release, or misuse (release without acquire). `where`: the ref's address. */
+/* A nested release, or misuse (an unregistered thread, release without acquire). `where`: the
+ * ref's address. */
 void rundown_ca_release_slow(uintptr_t where, struct rundown_ca_shard *s);
 /* A wait is in progress somewhere: wakes the bucket of the ref at `where` if it has waiters. */
 void rundown_ca_wake(uintptr_t where);
@@ -142,14 +149,21 @@ static inline struct rundown_ca_bucket *rundown_ca_bucket_of(uintptr_t where)
 				   (32 - 4)];
 }
 
-/* The shard's offset, not its index, is what the thread keeps: one add finds the shard. */
+/*
+ * The shard's offset, not its index, is what the thread keeps: one add finds the shard. An
+ * unregistered thread's offset, 0, finds no_thread, whose count sends acquire and release out of
+ * line: their test for nesting is the test for this misuse too.
+ */
 static inline struct rundown_ca_shard *rundown_ca_my_shard(struct rundown_ca *ca)
 {
-	unsigned self = rundown_ca_self;
+	return (struct rundown_ca_shard *)((char *)ca + rundown_ca_self);
+}
 
-	if (teardown_unlikely(self == 0))
+/* Called where a path has left the common case (slow paths, a turned-away acquire). */
+static inline void rundown_ca_check_registered(void)
+{
+	if (teardown_unlikely(rundown_ca_self == 0))
 		rundown_ca_unregistered_misuse();
-	return (struct rundown_ca_shard *)((char *)ca + self);
 }
 
 /*
@@ -176,7 +190,7 @@ static inline void rundown_ca_release(struct rundown_ca *ca)
 	struct rundown_ca_shard *s = rundown_ca_my_shard(ca);
 	uintptr_t where = (uintptr_t)ca;	/* before the count drops; the bucket's key */
 
-	/* Nested, or not held at all (misuse): out of line. The common case stores a constant. */
+	/* Nested, or not held, or unregistered (misuse): out of line. The common case stores 0. */
 	if (teardown_unlikely(atomic_load_explicit(&s->held, memory_order_relaxed) != 1)) {
 		rundown_ca_release_slow(where, s);
 		return;
@@ -201,13 +215,15 @@ static inline bool rundown_ca_acquire(struct rundown_ca *ca)
 	 */
 	if (teardown_unlikely(atomic_load_explicit(&ca->state, memory_order_relaxed) &
 			      RUNDOWN_CA_ACTIVE)) {
+		rundown_ca_check_registered();
 		SCENARIO_NOTE("rundown_ca_acquire: rundown active, turned away");
 		return false;
 	}
 	/*
-	 * Not nested: store the constant 1. The load only picks the branch, so back-to-back
-	 * acquire/release pairs do not chain through store-to-load forwarding (see trcu_read_lock).
-	 * A plain store to our own line: no other thread writes it, so no locked instruction.
+	 * Not nested (nor unregistered): store the constant 1. The load only picks the branch, so
+	 * back-to-back acquire/release pairs do not chain through store-to-load forwarding (see
+	 * trcu_read_lock). A plain store to our own line: no other thread writes it, so no locked
+	 * instruction.
 	 */
 	if (teardown_unlikely(atomic_load_explicit(&s->held, memory_order_relaxed) != 0))
 		rundown_ca_acquire_slow(s);
