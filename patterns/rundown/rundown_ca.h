@@ -28,14 +28,13 @@
  * Why the owner may free the ref the moment wait returns: the store that drops a releaser's count
  * is what lets the wait return, so after it a releaser must not touch the ref. It does not: the
  * waiter sleeps in a bucket of a static table, chosen by the ref's address (as Linux's
- * wake_up_var() does), and a releaser reads and wakes only that bucket, which is never freed.
- * It computes the bucket from the ref's address, kept as a number before the drop, and only when
- * the process-wide count of waits in progress says a wait exists: the common release reads one
- * shared word that only waits write.
- * A wake can reach a waiter of another ref that hashes to the same bucket; that waiter rescans
- * and sleeps again. What the wait cannot cover is an acquire that has not stored its count yet:
- * the ref must outlive every acquire attempt, not only every holder (the owner stops handing it
- * out, as teardown's unpublish under the look-up's lock does in the lab, before it frees it).
+ * wake_up_var() does), and a releaser reads only static words, never freed: the process-wide
+ * count of waits in progress (one word that only waits write) and, if it is set, the bucket,
+ * which it computes from the ref's address, kept as a number before the drop. A wake can reach
+ * a waiter of another ref that hashes to the same bucket; that waiter rescans and sleeps again.
+ * What the wait cannot cover is an acquire that has not stored its count yet: the ref must
+ * outlive every acquire attempt, not only every holder (the owner stops handing it out, as
+ * teardown's unpublish under the look-up's lock does in the lab, before it frees it).
  *
  * For ThreadSanitizer, which models neither fences nor membarrier: the edge that makes the free
  * safe is on the shard itself. The reader's decrement is a release store; the writer's scan
