@@ -86,12 +86,14 @@ static const struct torture_fix *const torture_fixes[] = {
 	&torture_registry, &torture_lookup,
 	&torture_hazptr,
 	&torture_percpu_ref,
+	&torture_srcu,
 };
 
 static const char *const torture_no_membarrier_envs[] = {
 	"DRWLOCK_NO_MEMBARRIER", "RUNDOWN_CA_NO_MEMBARRIER", "TRCU_NO_MEMBARRIER",
 	"TEPOCH_NO_MEMBARRIER",
 	"HAZPTR_NO_MEMBARRIER",
+	"TSRCU_NO_MEMBARRIER",
 };
 
 /* The pool: a FIFO under a mutex (a kref destructor runs on whichever thread puts last). */

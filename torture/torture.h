@@ -74,6 +74,7 @@ extern const struct torture_fix torture_flag, torture_drwlock, torture_rundown,
 	torture_tepoch, torture_registry, torture_lookup;
 extern const struct torture_fix torture_hazptr;
 extern const struct torture_fix torture_percpu_ref;
+extern const struct torture_fix torture_srcu;
 
 /* The highest generation whose retirement has completed (its grace period, its wait). */
 extern _Atomic uint64_t torture_done;
