@@ -76,6 +76,18 @@ static void wait_until_advancer_sleeps(struct tepoch *d)
 		sched_yield();
 }
 
+/*
+ * For tests that count steps or fences of synchronize past idle records: without membarrier
+ * (kernel, seccomp, TEPOCH_NO_MEMBARRIER=1) synchronize ends at the fenced check instead.
+ */
+#define SKIP_WITHOUT_MEMBARRIER() \
+	do { \
+		if (!tepoch_uses_membarrier()) \
+			cr_skip_test("needs membarrier: without it, synchronize past idle records " \
+				     "ends at the fenced check, without a step (see " \
+				     "synchronize_skips_the_step_when_every_other_record_is_idle)"); \
+	} while (0)
+
 struct counted {
 	struct tepoch_entry entry;
 	atomic_int *destroyed;
@@ -112,7 +124,10 @@ Test(epoch, nesting_is_one_section)
 	tepoch_exit(&rec);
 	cr_assert_eq(atomic_load(&rec.word) & TEPOCH_NEST_MASK, 0);
 	tepoch_synchronize(&rec);	/* outside any section: does not wait for itself */
-	cr_assert_geq(tepoch_epoch(&d), 2, "synchronize moves the epoch on");
+	if (tepoch_uses_membarrier())
+		cr_assert_geq(tepoch_epoch(&d), 2, "synchronize moves the epoch on");
+	else	/* no other record: the fenced check ends it without a step */
+		cr_assert_eq(tepoch_epoch(&d), 1, "synchronize stepped with nothing to wait for");
 	tepoch_unregister(&rec);
 	tepoch_destroy(&d);
 }
@@ -586,6 +601,7 @@ Test(epoch_wrap, an_idle_record_a_lap_old_is_settled_by_a_fence, .timeout = 60)
 
 	if (TEPOCH_EPOCH_MASK > 0xffff)
 		cr_skip_test("a lap of %lu steps", TEPOCH_EPOCH_MASK);
+	SKIP_WITHOUT_MEMBARRIER();
 	tepoch_init_at(&d, 5);
 	tepoch_register(&d, &idle);
 	tepoch_register(&d, &rec);
@@ -612,6 +628,7 @@ Test(epoch, a_step_past_an_idle_record_fences_first)
 	struct tepoch d;
 	struct tepoch_record idle = { 0 }, rec = { 0 };
 
+	SKIP_WITHOUT_MEMBARRIER();
 	tepoch_init(&d);
 	tepoch_register(&d, &rec);
 	tepoch_synchronize(&rec);
@@ -623,6 +640,32 @@ Test(epoch, a_step_past_an_idle_record_fences_first)
 	cr_assert_eq(d.n_fences, 3);
 	tepoch_unregister(&idle);
 	tepoch_unregister(&rec);
+	tepoch_destroy(&d);
+}
+
+/*
+ * The fenced mode's check: after the advancer's one fence, every other record seen outside any
+ * section is settled, so synchronize ends there, without a step and without a second fence.
+ */
+Test(epoch, synchronize_skips_the_step_when_every_other_record_is_idle)
+{
+	struct tepoch d;
+	struct tepoch_record idle = { 0 }, rec = { 0 };
+	unsigned long epoch;
+	uint64_t fences;
+
+	tepoch_membarrier = false;	/* this test's own process, before any thread starts */
+	tepoch_init(&d);
+	tepoch_register(&d, &idle);
+	tepoch_register(&d, &rec);
+	epoch = tepoch_epoch(&d);
+	fences = d.n_fences;
+	tepoch_synchronize(&rec);
+	cr_assert_eq(tepoch_epoch(&d), epoch, "synchronize stepped although every other record "
+		     "was outside any section");
+	cr_assert_eq(d.n_fences - fences, 1, "the check's one fence, and no other");
+	tepoch_unregister(&rec);
+	tepoch_unregister(&idle);
 	tepoch_destroy(&d);
 }
 
