@@ -144,12 +144,19 @@ void registry_shutdown(struct registry *r)
 
 bool registry_is_draining(struct registry *r, struct registry_handle h)
 {
+	struct registry_slot *s;
 	bool draining;
 
 	if (h.slot >= REGISTRY_SLOTS)
 		return false;
+	s = &r->slots[h.slot];
 	registry_lock(r);
-	draining = r->slots[h.slot].gen == h.gen && r->slots[h.slot].state == REGISTRY_DRAINING;
+	/*
+	 * DRAINING is set before the wait's fetch_or, outside the lock: until that fetch_or a call
+	 * is still admitted. Active (relaxed, on the word itself): every later acquire by a thread
+	 * that saw it reads the word later in its order, and is turned away.
+	 */
+	draining = s->gen == h.gen && s->state == REGISTRY_DRAINING && rundown_is_active(&s->ref);
 	registry_unlock(r);
 	return draining;
 }

@@ -150,7 +150,10 @@ void registry_unregister(struct registry *r, struct registry_handle handle);
  */
 void registry_shutdown(struct registry *r);
 
-/* For tests and demos: unregister of this handle has begun and not yet returned. */
+/*
+ * For tests and demos: unregister of this handle has closed the door (every call that begins
+ * after this returns true is turned away) and has not yet returned.
+ */
 bool registry_is_draining(struct registry *r, struct registry_handle handle);
 
 #endif /* TEARDOWN_PATTERNS_REGISTRY_REGISTRY_H */
