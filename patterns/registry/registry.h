@@ -29,7 +29,9 @@
  * listener that unregisters itself from inside its own callback (it would wait for itself
  * forever); registry_shutdown() with listeners still registered, or twice.
  * Not detected: two listeners that each unregister the other from inside their callbacks, on
- * two threads at once (each waits for the other).
+ * two threads at once (each waits for the other); a listener that leaves its callback by
+ * longjmp() or pthread_exit() (its call is never released, so unregister waits forever); a
+ * handle 2^32 registrations of its slot stale (the generation wraps and names the live one).
  */
 #ifndef TEARDOWN_PATTERNS_REGISTRY_REGISTRY_H
 #define TEARDOWN_PATTERNS_REGISTRY_REGISTRY_H
@@ -146,7 +148,9 @@ void registry_unregister(struct registry *r, struct registry_handle handle);
 
 /*
  * The registry closes: afterwards registering aborts. Every listener must have been
- * unregistered (aborts otherwise). The caller frees the registry once no call can still begin.
+ * unregistered (aborts otherwise). The caller frees the registry only once no call is in
+ * progress and none can begin (its callers have quiesced): a call that began earlier still
+ * scans the later slots, and its last release still touches its slot's word.
  */
 void registry_shutdown(struct registry *r);
 
