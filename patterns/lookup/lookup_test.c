@@ -277,6 +277,24 @@ Test(lookup_ts, misuse_destroy_with_a_published_device_aborts)
 static void ts_insert_twice(void *arg)
 {
 	(void)arg;
+/* Removed, not yet put: the holder's put would touch memory that destroy gave back. */
+static void ts_destroy_referenced(void *arg)
+{
+	(void)arg;
+	trcu_register_thread();
+	lookup_ts_table_init(&ts_table);
+	lookup_ts_insert(&ts_table, 3, device_new(3));
+	lookup_ts_get(&ts_table, 3);	/* held */
+	lookup_ts_remove(&ts_table, 3);
+	lookup_ts_table_destroy(&ts_table);
+}
+
+Test(lookup_ts, misuse_destroy_with_a_device_still_referenced_aborts)
+{
+	ASSERT_MISUSE(ts_destroy_referenced, NULL, "lookup: misuse: lookup_ts_table_destroy with "
+		      "device 3 still referenced (lookup_ts_put it first)");
+}
+
 	lookup_ts_table_init(&ts_table);
 	lookup_ts_insert(&ts_table, 2, device_new(1));
 	lookup_ts_insert(&ts_table, 2, device_new(2));

@@ -28,6 +28,12 @@ void lookup_ts_table_destroy(struct lookup_ts_table *t)
 		if (atomic_load_explicit(&t->slot[key], memory_order_relaxed))
 			teardown_misuse("lookup", "lookup_ts_table_destroy with key %d "
 					"still published (lookup_ts_remove it first)", key);
+	/* Relaxed: a holder's last put that came before this call is ordered before it. */
+	for (d = t->cache_all; d; d = d->cache_all)
+		if (rundown_kref_read(&d->ref) != 0)
+			teardown_misuse("lookup", "lookup_ts_table_destroy with device %d still "
+					"referenced (lookup_ts_put it first)",
+					atomic_load_explicit(&d->key, memory_order_relaxed));
 	/* SLAB_TYPESAFE_BY_RCU frees the slab a grace period late: sections may still read it. */
 	trcu_synchronize();
 	for (d = t->cache_all; d; d = next) {

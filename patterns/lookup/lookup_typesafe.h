@@ -19,7 +19,8 @@
  * type, and reads another device's state. No sanitizer sees it; the unit test typesafe_test.c
  * does, by the device's generation.
  *
- * Misuse: as lookup.h ("teardown: lookup: misuse: ...").
+ * Misuse: as lookup.h ("teardown: lookup: misuse: ..."), and destroying a table while a device
+ * is still referenced (its holder's put would touch memory that destroy gave back).
  */
 #ifndef TEARDOWN_PATTERNS_LOOKUP_LOOKUP_TYPESAFE_H
 #define TEARDOWN_PATTERNS_LOOKUP_LOOKUP_TYPESAFE_H
@@ -47,7 +48,7 @@ struct lookup_ts_table {
 };
 
 void lookup_ts_table_init(struct lookup_ts_table *t);
-/* A grace period, then the cache's memory goes back to malloc. Nothing may be published. */
+/* A grace period, then the cache's memory goes back to malloc. Nothing may be published or held. */
 void lookup_ts_table_destroy(struct lookup_ts_table *t);
 /* Publishes dev under key, in memory from the cache (reused at once if any is free). */
 struct lookup_ts_dev *lookup_ts_insert(struct lookup_ts_table *t, int key, struct device *dev);
