@@ -97,7 +97,10 @@ static void *reader_loop(void *arg)
 
 		if (!d)
 			continue;
-		/* Every device published under key 0 has state 100. */
+		/*
+		 * Every device published under key 0 has state 100, a freed and reallocated one too:
+		 * a use after free here is for the sanitizer builds to report, not for this check.
+		 */
 		if (device_read_state(lookup_device(d)) != 100)
 			abort();
 		lookup_put(d);
@@ -274,9 +277,6 @@ Test(lookup_ts, misuse_destroy_with_a_published_device_aborts)
 		      "key 1 still published (lookup_ts_remove it first)");
 }
 
-static void ts_insert_twice(void *arg)
-{
-	(void)arg;
 /* Removed, not yet put: the holder's put would touch memory that destroy gave back. */
 static void ts_destroy_referenced(void *arg)
 {
@@ -295,6 +295,9 @@ Test(lookup_ts, misuse_destroy_with_a_device_still_referenced_aborts)
 		      "device 3 still referenced (lookup_ts_put it first)");
 }
 
+static void ts_insert_twice(void *arg)
+{
+	(void)arg;
 	lookup_ts_table_init(&ts_table);
 	lookup_ts_insert(&ts_table, 2, device_new(1));
 	lookup_ts_insert(&ts_table, 2, device_new(2));
