@@ -29,9 +29,10 @@ void lookup_table_destroy(struct lookup_table *t)
 
 struct lookup_dev *lookup_dev_new(int key, struct device *dev)
 {
-	struct lookup_dev *d = teardown_malloc("lookup", sizeof(*d));
+	struct lookup_dev *d;
 
 	lookup_check_key("lookup_dev_new", key);
+	d = teardown_malloc("lookup", sizeof(*d));
 	rundown_kref_init(&d->ref);
 	d->key = key;
 	d->dev = dev;

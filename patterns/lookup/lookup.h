@@ -126,7 +126,11 @@ static inline void lookup_put(struct lookup_dev *d)
 }
 /* end quote: lookup_get */
 
-/* The device of a look-up the caller still holds a reference to. */
+/*
+ * The device of a look-up the caller still holds a reference to. The check sees a use after
+ * the last put only while the memory is still valid (inside a section); a use after a put that
+ * was not the last passes it, and one after the free is itself a use after free (AddressSanitizer).
+ */
 static inline struct device *lookup_device(struct lookup_dev *d)
 {
 	if (teardown_unlikely(rundown_kref_read(&d->ref) == 0))

@@ -120,6 +120,10 @@ static inline struct lookup_ts_dev *lookup_ts_get(struct lookup_ts_table *t, int
 }
 /* end quote: ts_get */
 
+/*
+ * The device of a look-up the caller still holds a reference to. As lookup_device(), and once the
+ * memory is reused the count is the new device's: the check passes and returns the other device.
+ */
 static inline struct device *lookup_ts_device(struct lookup_ts_dev *d)
 {
 	if (teardown_unlikely(rundown_kref_read(&d->ref) == 0))
