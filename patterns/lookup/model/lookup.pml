@@ -28,12 +28,134 @@
  *                     the reader re-checks the identity after its get (lookup_ts_try).
  *   NO_RECHECK        with TYPESAFE: no identity check (typesafe_test.c's naive twin).
  *   COUNT_FIRST       with TYPESAFE: the reuse publishes the count before the identity.
+ *   WEAK              with TYPESAFE: the count and the key in the Arm-like memory of weak.pml
+ *                     (a load may be satisfied early unless a fence or an acquire of its thread
+ *                     orders it), one reader that holds a stale pointer. The get is a relaxed
+ *                     compare-exchange (it reads the newest count), then lookup_ts_acquire_fence()
+ *                     (a full fence here, stronger than the acquire fence: what it orders, the
+ *                     later loads after the count, is the same), then the key's acquire load;
+ *                     the reuse stores the key, then the count (release: weak.pml's stores leave
+ *                     their buffer in order); each put is an acq_rel read-modify-write.
+ *   NO_FENCE          with WEAK: lookup_ts_try() without lookup_ts_acquire_fence().
+ *   KEY_RELAXED       with WEAK: the key loaded relaxed (its acquire is ThreadSanitizer's edge).
  *
  * Safety: assert(!freed) wherever a reader touches the device (its count, in the get; its
  * fields, in the use), and in the callback (freed once). With TYPESAFE the memory is never
  * freed; the use asserts that it is device 2, the one looked up, and that device 2 is not freed
- * (assert(identity == 2 && !freed)).
+ * (assert(identity == 2 && !freed)). With WEAK, identity is the device whose count the get took
+ * (device 3's once device 2's last put has run: no other write makes the count non-zero).
  */
+
+#ifdef WEAK
+/*
+ * The type-stable get on the Arm-like memory. Threads: the reader, teardown (lookup_ts_remove's
+ * put), the reuse (lookup_ts_insert of device 3 into the same memory). Memory: the count and
+ * the key. The table's slot, the cache and what the free does are as in the model below.
+ */
+#define LOOKED_UP 2
+#define OTHER 3
+#define REF 0
+#define KEY 1
+#define NVAR 2
+#define READER 0
+#define TEARDOWN 1
+#define REUSE 2
+#define NTHR 3
+#define WEAK_READS(t, v) ((t) == READER)	/* only the reader loads; the rest are RMWs */
+#include "weak.pml"
+
+byte identity = LOOKED_UP;	/* ghost: the device whose count the reader's get took */
+bool released;			/* device 2's last put ran: the memory is back in the cache */
+bool freed;			/* device 2 freed */
+bool published = 1;
+
+/* rundown_kref_put(): acq_rel; the last one is lookup_ts_release(). */
+inline put(T_)
+{
+	d_step {
+		WEAK_FLUSH(T_);
+		c = mem[REF];
+		assert(c > 0);
+		WEAK_WRITE(T_, REF, c - 1);
+		WEAK_ACQUIRE_NOW(T_);
+		if
+		:: c == 1 -> assert(!released); freed = 1; released = 1
+		:: else
+		fi;
+		c = 0;
+		WEAK_CANON
+	}
+}
+
+proctype reader()
+{
+	bool got;
+	byte c, k;
+
+	/* A pointer loaded in its section: the memory stays a device's, whatever it holds now. */
+	d_step {
+		c = mem[REF];	/* rundown_kref_get_unless_zero(): relaxed, reads the newest */
+		if
+		:: c > 0 ->
+			WEAK_WRITE(READER, REF, c + 1);
+			got = 1;
+			identity = (released -> OTHER : LOOKED_UP)
+		:: else
+		fi;
+		c = 0;
+		WEAK_CANON
+	}
+	if
+	:: got ->
+#ifndef NO_FENCE
+		weak_fence(READER);	/* lookup_ts_acquire_fence() */
+#endif
+#ifdef KEY_RELAXED
+		weak_load(READER, KEY, k);
+#else
+		weak_load_acquire(READER, KEY, k);
+#endif
+		if
+		:: k != LOOKED_UP -> got = 0; put(READER)	/* not ours: put it back */
+		:: else
+		fi
+	:: else
+	fi;
+	if
+	:: got ->
+		assert(identity == LOOKED_UP && !freed);	/* the device looked up */
+		put(READER)
+	:: else
+	fi
+}
+
+proctype teardown()
+{
+	byte c;
+
+	published = 0;
+	put(TEARDOWN)	/* the table's reference */
+}
+
+proctype reuse()
+{
+	released;
+	weak_store(REUSE, KEY, OTHER);	/* the identity, then */
+	weak_store(REUSE, REF, 1)	/* the count, last, with release */
+}
+
+init
+{
+	atomic {
+		mem[REF] = 1;
+		mem[KEY] = LOOKED_UP;
+		run reader();
+		run teardown();
+		run reuse();
+		run drainer(REUSE)
+	}
+}
+#else	/* the model on sequentially consistent memory */
 
 #ifdef TYPESAFE
 #define LOOKED_UP 2
@@ -192,3 +314,4 @@ init
 #endif
 	}
 }
+#endif	/* WEAK */
