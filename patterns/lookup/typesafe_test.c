@@ -6,9 +6,18 @@
  * reader's section finds device 2; inside that section (the update side does not wait for
  * readers) device 2 is removed and freed, and the driver attaches device 3, which the cache
  * places in the same memory; then the reader takes its reference, from where it stopped.
+ *
+ * A second check, for ThreadSanitizer: a reader with a stale pointer takes the count of a device
+ * reinserted under the same key by another thread, and reads its fields. Nothing orders that
+ * thread's device_new() before the read but the key's acquire load (ThreadSanitizer models no
+ * fence), so with the key loaded relaxed ThreadSanitizer reports a data race.
  */
+#include <pthread.h>
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "patterns/common/compiler.h"
 
 #include "patterns/lookup/lookup_typesafe.h"
 
@@ -61,6 +70,55 @@ static long reader_meets_a_recycled_device(bool (*try_get)(struct lookup_ts_dev 
 	return state;
 }
 
+struct same_key {
+	struct lookup_ts_table t;
+	sem_t found;	/* the reader holds its pointer: the reinsert may begin */
+	long state;
+};
+
+/* Waits for the reinsert by spinning on relaxed loads only: no edge from the writer. */
+static void *same_key_reader(void *arg)
+{
+	struct same_key *s = arg;
+	struct lookup_ts_dev *d;
+	uint64_t gen;
+
+	trcu_register_thread();
+	trcu_read_lock();
+	d = trcu_dereference(s->t.slot[KEY]);
+	gen = atomic_load_explicit(&d->gen, memory_order_relaxed);
+	sem_post(&s->found);
+	while (atomic_load_explicit(&d->gen, memory_order_relaxed) == gen || !lookup_ts_try(d, KEY))
+		teardown_cpu_relax();
+	s->state = device_read_state(lookup_ts_device(d));	/* the new device's fields */
+	lookup_ts_put(d);
+	trcu_read_unlock();
+	trcu_unregister_thread();
+	return NULL;
+}
+
+static long reader_takes_a_device_reinserted_under_its_key(void)
+{
+	struct same_key s;
+	pthread_t reader;
+
+	trcu_register_thread();
+	lookup_ts_table_init(&s.t);
+	lookup_ts_insert(&s.t, KEY, device_new(42));
+	if (sem_init(&s.found, 0, 0) || pthread_create(&reader, NULL, same_key_reader, &s))
+		abort();
+	sem_wait(&s.found);
+	lookup_ts_remove(&s.t, KEY);
+	lookup_ts_insert(&s.t, KEY, device_new(43));	/* the same memory, the same key */
+	if (pthread_join(reader, NULL))
+		abort();
+	lookup_ts_remove(&s.t, KEY);
+	lookup_ts_table_destroy(&s.t);
+	sem_destroy(&s.found);
+	trcu_unregister_thread();
+	return s.state;
+}
+
 int main(void)
 {
 	bool recycled = false;
@@ -76,6 +134,10 @@ int main(void)
 	printf("fix: %s\n", state == -1 ? "turned away" : "read a device");
 	check(state == -1, "fix: lookup_ts_try refuses the recycled device");
 	trcu_unregister_thread();
+
+	state = reader_takes_a_device_reinserted_under_its_key();
+	check(state == 43, "fix: a device reinserted under the same key is read through the key's "
+	      "acquire");
 	printf("%s\n", failures ? "FAILED" : "PASSED");
 	return failures ? 1 : 0;
 }
