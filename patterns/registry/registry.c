@@ -152,9 +152,9 @@ bool registry_is_draining(struct registry *r, struct registry_handle h)
 	s = &r->slots[h.slot];
 	registry_lock(r);
 	/*
-	 * DRAINING is set before the wait's fetch_or, outside the lock: until that fetch_or a call
-	 * is still admitted. Active (relaxed, on the word itself): every later acquire by a thread
-	 * that saw it reads the word later in its order, and is turned away.
+	 * DRAINING is set under the lock, before the wait's fetch_or (which runs outside it): until
+	 * that fetch_or a call is still admitted. Active (relaxed, on the word itself): a later
+	 * acquire by a thread that saw it reads the word later in its order, and is turned away.
 	 */
 	draining = s->gen == h.gen && s->state == REGISTRY_DRAINING && rundown_is_active(&s->ref);
 	registry_unlock(r);
