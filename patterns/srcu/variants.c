@@ -74,8 +74,8 @@ static void naive_teardown(void *reg)
 	struct srcu_lab *lab = reg;
 	struct device *dev = unpublish(lab);
 
-	SCENARIO_NOTE("teardown: current = NULL; tsrcu_synchronize(other subsystem's domain)");
-	tsrcu_synchronize(&lab->other_domain);	/* no reader of that domain: returns at once */
+	SCENARIO_NOTE("teardown: current = NULL; tsrcu_synchronize(another domain)");
+	tsrcu_synchronize(&lab->other_domain);	/* no reader there: returns at once */
 	SCENARIO_NOTE("teardown: free(device)");
 	device_free(dev);
 }
