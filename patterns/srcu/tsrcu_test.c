@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <semaphore.h>
+#include <unistd.h>
 
 /* A reader can be stopped between its load of the index and its add (see tsrcu.h). */
 static void read_lock_preempted(void);
@@ -265,6 +266,7 @@ static void unlock_on_another_domain(void *arg)
 static void synchronize_inside_own_section(void *arg)
 {
 	(void)arg;
+	alarm(10);	/* without the check it waits for itself: fail on SIGALRM, not a hang */
 	tsrcu_domain_init(&da);
 	tsrcu_read_lock(&da);
 	tsrcu_synchronize(&da);
