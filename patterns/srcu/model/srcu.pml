@@ -22,13 +22,15 @@
  *                    its second sum: a lost wake-up, which the search reports as an invalid
  *                    end state (the writer asleep for ever).
  *   NO_WAKE          the unlock without its check of writer_waiting: a lost wake-up too.
+ *   SWAP_SUMS        a drain that sums the locks first, then the unlocks: a late reader's
+ *                    whole section, counted in the unlocks only, cancels one still inside.
  *   NR=n             reader threads (default 1), one section each.
  *
  * Safety: a reader asserts that the object it loaded is not freed. Liveness as far as it goes:
  * every end state is valid, so a writer that sleeps is woken once the readers have left, and
- * synchronize returns. Not modelled: shards (one pair of counters per half: the sums' order
- * matters only with several), the held list and misuse, the spin before the sleep (the model
- * sleeps at once, which is the case a lost wake-up needs), counter wrap.
+ * synchronize returns. Not modelled: shards (one pair of counters per half), the held list
+ * and misuse, the spin before the sleep (the model sleeps at once, which is the case a lost
+ * wake-up needs), counter wrap.
  */
 #ifndef NR
 #define NR 1
@@ -93,8 +95,13 @@ proctype reader(byte t)
 /* tsrcu_readers_inside(): unlocks, then locks. */
 inline readers_inside(h)
 {
+#ifndef SWAP_SUMS
 	tso_load(W, UNLOCKS + h, u);
 	tso_load(W, LOCKS + h, l);
+#else
+	tso_load(W, LOCKS + h, l);
+	tso_load(W, UNLOCKS + h, u);
+#endif
 	n = l - u
 }
 
