@@ -55,6 +55,7 @@ GROUP_TITLE = {
     "lookup": "Chapter 9, RCU plus a reference count",
     "registry": "Chapter 10, the registration point that drains",
     "hazptr": "Chapter 11, hazard pointers (ours and Concurrency Kit)",
+    "srcu": "Chapter 12, SRCU: sleepable readers",
 }
 BASELINE = "baseline/unprotected"
 WORK = "work"           # the last name component of a hot-path row's with-work twin
