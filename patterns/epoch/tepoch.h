@@ -11,8 +11,9 @@
  * destructor runs once the epoch has reached t + 2 (tepoch_poll() drives it, never waiting).
  * tepoch_synchronize() moves the epoch one step with a read-modify-write after the caller's
  * unpublish, then blocks (spin, then futex) until no section older than the new epoch remains;
- * tepoch_barrier() does that, then runs every destructor retired through the record (and the
- * domain's orphans).
+ * without membarrier it first tries the fenced check below, and ends there, with no step, when
+ * every other record is outside any section. tepoch_barrier() does that, then runs every
+ * destructor retired through the record (and the domain's orphans).
  *
  * Why t + 2 is enough (ck_epoch.c argues the same, with a fence on the read side):
  *  1. tepoch_call() reads the epoch with a seq_cst read-modify-write after the unpublish, and
