@@ -638,6 +638,16 @@ Test(epoch, a_step_past_an_idle_record_fences_first)
 	cr_assert_eq(d.n_fences, 1);
 	tepoch_synchronize(&rec);	/* from 3 and from 4: behind both times */
 	cr_assert_eq(d.n_fences, 3);
+	/*
+	 * Unchanged since two steps back, idle is parked now: each wait goes to its fence after
+	 * one scan instead of spinning TEPOCH_IDLE_SCANS scans first.
+	 */
+	uint64_t scans = d.n_scans;
+
+	tepoch_synchronize(&rec);	/* from 5 and from 6 */
+	cr_assert_eq(d.n_fences, 5);
+	cr_assert_leq(d.n_scans - scans, 4, "one scan, the fence, one scan, in each of two waits; "
+		      "%llu scans", (unsigned long long)(d.n_scans - scans));
 	tepoch_unregister(&idle);
 	tepoch_unregister(&rec);
 	tepoch_destroy(&d);
