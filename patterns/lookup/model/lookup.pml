@@ -38,6 +38,8 @@
  *                     their buffer in order); each put is an acq_rel read-modify-write.
  *   NO_FENCE          with WEAK: lookup_ts_try() without lookup_ts_acquire_fence().
  *   KEY_RELAXED       with WEAK: the key loaded relaxed (its acquire is ThreadSanitizer's edge).
+ *   COUNT_RELAXED     with WEAK: lookup_ts_insert() stores the count relaxed, so that it may
+ *                     become visible before the key.
  *
  * Safety: assert(!freed) wherever a reader touches the device (its count, in the get; its
  * fields, in the use), and in the callback (freed once). With TYPESAFE the memory is never
@@ -140,8 +142,19 @@ proctype teardown()
 proctype reuse()
 {
 	released;
+#ifdef COUNT_RELAXED
+	/*
+	 * A relaxed count: the key's release orders nothing after it, so the count may reach the
+	 * reader first (weak.pml's buffers leave in order: the choice plays that).
+	 */
+	if
+	:: weak_store(REUSE, KEY, OTHER); weak_store(REUSE, REF, 1)
+	:: weak_store(REUSE, REF, 1); weak_store(REUSE, KEY, OTHER)
+	fi
+#else
 	weak_store(REUSE, KEY, OTHER);	/* the identity, then */
 	weak_store(REUSE, REF, 1)	/* the count, last, with release */
+#endif
 }
 
 init
