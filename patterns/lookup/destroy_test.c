@@ -76,7 +76,8 @@ static void *ts_reader(void *arg)
 		abort();
 	sem_post(&found);
 	reader_waits_for_destroy();
-	ts_key_read = atomic_load_explicit(&d->key, memory_order_acquire);	/* still cache memory */
+	/* Still the cache's memory while the section lasts. */
+	ts_key_read = atomic_load_explicit(&d->key, memory_order_acquire);
 	trcu_read_unlock();
 	trcu_unregister_thread();
 	return NULL;
