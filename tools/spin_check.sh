@@ -26,7 +26,10 @@
 #   --noreduce  compile pan with -DNOREDUCE (no partial-order reduction).
 #   --cc FLAG   one more flag for compiling pan (repeatable), e.g. --cc -DCOLLAPSE. pan is
 #               compiled -O0 (1.6 s, against 8 s at -O2, for a search of a fraction of a
-#               second); a model with millions of states wants --cc -O2.
+#               second); a model with millions of states wants --cc -O2. The compiler is
+#               clang where it is installed: it compiles a pan of ~380 KB in about half
+#               gcc's time (1.1 s against 2.4 s for tepoch's weak version), and compiling,
+#               not searching, is most of a bounded model's time. Otherwise gcc.
 #
 # It prints one line, e.g.
 #   spin_check: rundown.pml FIX safety: violates (expected violates) OK states=5123
@@ -93,7 +96,9 @@ if [ -z "$label" ]; then
 	[ -n "$label" ] || label=default
 fi
 
-for tool in spin gcc; do
+pan_cc=clang
+command -v clang >/dev/null || pan_cc=gcc
+for tool in spin $pan_cc; do
 	if ! command -v $tool >/dev/null; then
 		echo "spin_check: '$tool' is not installed (./teardown installs it)" >&2
 		exit 2
@@ -137,7 +142,7 @@ if [ -n "$fair" ]; then
 	[ "$mode" != safety ] || { echo "spin_check: --fair needs --np or --ltl" >&2; exit 2; }
 	run+=(-f)
 fi
-if ! gcc "${cc[@]}" -o pan pan.c >cc.out 2>&1; then
+if ! $pan_cc "${cc[@]}" -o pan pan.c >cc.out 2>&1; then
 	echo "spin_check: $name $label: compiling pan failed:" >&2
 	cat cc.out >&2
 	exit 2

@@ -186,6 +186,9 @@ def teardown_race_test(
             data = [":" + b for b in bins],
             env = env,
             size = size,
+            # The race binaries are ThreadSanitizer builds in every configuration but asan, so
+            # --config=tsan would only run again what the plain run has run: it skips "race".
+            tags = ["race"],
         )
 
 def teardown_unit_test(name, srcs, deps = [], size = "small", env = {}):
