@@ -116,3 +116,18 @@ void subprocess_result_free(struct subprocess_result *res)
 	free(res->err);
 	res->out = res->err = NULL;
 }
+
+bool subprocess_check(bool ok, const char *what, const struct subprocess_result *res)
+{
+	printf("%s  %s\n", ok ? "ok  " : "FAIL", what);
+	if (!ok)
+		printf("----- exit %d, signal %d; stdout:\n%s----- stderr:\n%s-----\n",
+		       res->exit_code, res->signal, res->out, res->err);
+	return ok;
+}
+
+bool subprocess_crashed(const struct subprocess_result *res)
+{
+	return res->signal == SIGSEGV || res->signal == SIGBUS ||
+	       (res->exit_code != 0 && strstr(res->err, "SEGV"));
+}

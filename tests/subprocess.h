@@ -22,4 +22,16 @@ void subprocess_run(char *const argv[], char *const extra_env[], bool echo_out,
 		    struct subprocess_result *res);
 void subprocess_result_free(struct subprocess_result *res);
 
+/*
+ * For tests that judge a subprocess: prints "ok" or "FAIL" and what was checked; on FAIL also
+ * the subprocess's exit, signal and output. Returns ok.
+ */
+bool subprocess_check(bool ok, const char *what, const struct subprocess_result *res);
+
+/*
+ * Whether it crashed on a bad address: killed by SIGSEGV or SIGBUS, or, under a sanitizer,
+ * reported by the sanitizer's SEGV handler (a nonzero exit, "SEGV" on stderr).
+ */
+bool subprocess_crashed(const struct subprocess_result *res);
+
 #endif /* TEARDOWN_TESTS_SUBPROCESS_H */
